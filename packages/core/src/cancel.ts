@@ -1,0 +1,322 @@
+import { Ctx, type Context, asContext } from "./context.js";
+import { live } from "./counters.js";
+import { Canceled } from "./errors.js";
+
+/** A member of a cancel node's list: a child node, or a subscriber waiting for the cancel. */
+type Member = CancelNode | Sub;
+
+/** Which constructor made a node; decides how it prints. */
+export const Kind = { Cancel: 0, CancelCause: 1, Deadline: 2, Timeout: 3, Signal: 4, Hidden: 5 } as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+/** Signals made by Tether nodes, so a foreign wrapper around one links to the node directly. */
+const owners = new WeakMap<AbortSignal, CancelNode>();
+
+/**
+ * CancelNode is the context that can be cancelled: what withCancel, withCancelCause, withDeadline,
+ * withTimeout and withSignal return. Its children and subscribers form an intrusive doubly linked
+ * list, so linking and unlinking are O(1) and allocate nothing.
+ */
+export class CancelNode extends Ctx {
+  /** Set once, by the first cancel; never changes after. */
+  err: Error | undefined = undefined;
+  /** The cause given to the first cancel, or `err` when none was given. Set with `err`. */
+  _cause: unknown = undefined;
+  /** The node whose list holds this one; null when unlinked (root of a foreign link, or cancelled). */
+  _owner: CancelNode | null = null;
+  _prev: Member | null = null;
+  _next: Member | null = null;
+  /** Children and subscribers; set to null by the first cancel. */
+  _head: Member | null = null;
+  _tail: Member | null = null;
+  /** Made on first read of `done`. */
+  _done: Promise<void> | undefined = undefined;
+  _resolve: (() => void) | undefined = undefined;
+  /** Made on first read of `signal`. */
+  _ac: AbortController | undefined = undefined;
+  /** The deadline timer, while armed. */
+  _timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** `abort` listeners on signals Tether does not own, removed by the first cancel. */
+  _foreign: Array<[AbortSignal, () => void]> | undefined = undefined;
+  /** For deadline nodes: this node's own deadline (which may be later than `deadline`). */
+  _at = 0;
+  /** For deadline nodes: the cause reported when the deadline passes. */
+  _atCause: unknown = undefined;
+
+  constructor(
+    readonly _parent: Context,
+    readonly _kind: Kind,
+    readonly deadline: number | undefined,
+  ) {
+    super(null, _parent instanceof Ctx ? _parent._values : _parent);
+    this._src = this;
+  }
+
+  get done(): Promise<void> {
+    if (this._done === undefined) {
+      if (this.err !== undefined) this._done = Promise.resolve();
+      else this._done = new Promise<void>((r) => (this._resolve = r));
+    }
+    return this._done;
+  }
+
+  get signal(): AbortSignal {
+    if (this._ac === undefined) {
+      this._ac = new AbortController();
+      owners.set(this._ac.signal, this);
+      if (this.err !== undefined) this._ac.abort(this._cause);
+    }
+    return this._ac.signal;
+  }
+
+  toString(): string {
+    const p = String(this._parent);
+    switch (this._kind) {
+      case Kind.Cancel:
+        return `${p}.withCancel()`;
+      case Kind.CancelCause:
+        return `${p}.withCancelCause()`;
+      case Kind.Signal:
+        return `${p}.withSignal()`;
+      case Kind.Hidden:
+        return p;
+      default: {
+        const at = this._at;
+        const when = Number.isFinite(at) ? new Date(at).toISOString() : String(at);
+        const left = this.err !== undefined ? this.err.message : `${Math.max(0, at - Date.now())}ms left`;
+        return `${p}.${this._kind === Kind.Timeout ? "withTimeout" : "withDeadline"}(${when} [${left}])`;
+      }
+    }
+  }
+}
+
+/**
+ * Sub is an internal subscriber to a context's cancellation. Its callback runs synchronously inside
+ * the cancel, after every descendant's `err` is set, so it must only settle promises or queue work.
+ */
+export class Sub {
+  _owner: CancelNode | null = null;
+  _prev: Member | null = null;
+  _next: Member | null = null;
+  constructor(
+    readonly _fn: (err: Error) => void,
+    /** For a foreign context: the hidden node that holds the signal listener. */
+    readonly _holder: CancelNode | null,
+  ) {}
+
+  /** Withdraws the subscription; after it the callback never runs. Idempotent. */
+  off(): void {
+    if (this._owner !== null) unlink(this);
+    if (this._holder !== null) cancelNode(this._holder, Canceled, undefined);
+  }
+}
+
+function append(o: CancelNode, m: Member): void {
+  m._owner = o;
+  m._prev = o._tail;
+  if (o._tail !== null) o._tail._next = m;
+  else {
+    o._head = m;
+    live.nodesWithChildren++;
+  }
+  o._tail = m;
+}
+
+function unlink(m: Member): void {
+  const o = m._owner as CancelNode;
+  if (m._prev !== null) m._prev._next = m._next;
+  else o._head = m._next;
+  if (m._next !== null) m._next._prev = m._prev;
+  else o._tail = m._prev;
+  m._owner = m._prev = m._next = null;
+  if (o._head === null) live.nodesWithChildren--;
+}
+
+/** The error a foreign context reports, defaulting to Canceled for one that reports none. */
+function foreignErr(ctx: Context): Error {
+  const e = ctx.err;
+  return e instanceof Error ? e : Canceled;
+}
+
+/** Makes a node follow `signal`: an abort cancels it with the given error and the signal's reason. */
+export function follow(node: CancelNode, signal: AbortSignal, errOf: () => Error): void {
+  const listener = (): void => cancelNode(node, errOf(), signal.reason);
+  signal.addEventListener("abort", listener);
+  (node._foreign ??= []).push([signal, listener]);
+  live.foreignListeners++;
+}
+
+/**
+ * Links a new node under its parent so the parent's cancellation reaches it. A parent already
+ * cancelled cancels the node at once with the parent's err and cause.
+ */
+export function attach(node: CancelNode, parent: Context): void {
+  const src = parent instanceof Ctx ? parent._src : parent;
+  if (src === null) return;
+  let owner = src instanceof CancelNode ? src : undefined;
+  if (owner === undefined) {
+    const signal = (src as Context).signal;
+    owner = owners.get(signal);
+    if (owner === undefined) {
+      if (signal.aborted) {
+        node.err = foreignErr(src as Context);
+        node._cause = signal.reason;
+      } else follow(node, signal, () => foreignErr(src as Context));
+      return;
+    }
+  }
+  if (owner.err !== undefined) {
+    node.err = owner.err;
+    node._cause = owner._cause;
+  } else append(owner, node);
+}
+
+/**
+ * Subscribes `fn` to the cancellation of `ctx`, which the caller has checked is still alive.
+ * Returns null when `ctx` can never be cancelled.
+ */
+export function subscribe(ctx: Context, fn: (err: Error) => void): Sub | null {
+  const src = ctx instanceof Ctx ? ctx._src : ctx;
+  if (src === null) return null;
+  if (src instanceof CancelNode) {
+    const sub = new Sub(fn, null);
+    append(src, sub);
+    return sub;
+  }
+  // A foreign context: a hidden node owns the one signal listener, and the sub hangs from it.
+  const holder = new CancelNode(ctx, Kind.Hidden, undefined);
+  attach(holder, ctx);
+  const sub = new Sub(fn, holder);
+  if (holder.err !== undefined) queueMicrotask(() => fn(holder.err as Error));
+  else append(holder, sub);
+  return sub;
+}
+
+/**
+ * Cancels `node` and every live descendant. First every `err` in the subtree is set, so no callback
+ * can observe a half-cancelled tree; then each node's timer and foreign listeners are released,
+ * `done` resolved and `signal` aborted, and subscribers called, parents before children.
+ * The first cancel wins; later calls do nothing.
+ */
+export function cancelNode(node: CancelNode, err: Error, cause: unknown): void {
+  if (node.err !== undefined) return;
+  const c = cause === undefined ? err : cause;
+  if (node._owner !== null) unlink(node);
+  node.err = err;
+  node._cause = c;
+  if (node._head === null) {
+    release(node);
+    return;
+  }
+  const fired: Member[] = [];
+  const stack: CancelNode[] = [node];
+  while (stack.length > 0) {
+    const n = stack.pop() as CancelNode;
+    fired.push(n);
+    let m = n._head;
+    if (m !== null) live.nodesWithChildren--;
+    n._head = n._tail = null;
+    while (m !== null) {
+      const next = m._next;
+      m._owner = m._prev = m._next = null;
+      if (m instanceof CancelNode) {
+        m.err = err;
+        m._cause = c;
+        stack.push(m);
+      } else fired.push(m);
+      m = next;
+    }
+  }
+  for (const m of fired) {
+    if (m instanceof CancelNode) release(m);
+    else m._fn(err);
+  }
+}
+
+function release(n: CancelNode): void {
+  if (n._timer !== undefined) {
+    clearTimeout(n._timer);
+    n._timer = undefined;
+    live.timers--;
+  }
+  const f = n._foreign;
+  if (f !== undefined) {
+    n._foreign = undefined;
+    for (const [signal, listener] of f) {
+      signal.removeEventListener("abort", listener);
+      live.foreignListeners--;
+    }
+  }
+  if (n._resolve !== undefined) {
+    n._resolve();
+    n._resolve = undefined;
+  }
+  if (n._ac !== undefined) n._ac.abort(n._cause);
+}
+
+/**
+ * withCancel returns a child of `parent` and a function that cancels it. The child is cancelled
+ * when `cancel` is called or when the parent is, whichever happens first; cancelling it releases
+ * what it holds and unlinks it from the parent, so call `cancel` as soon as the work is done.
+ * After the first call, later calls to `cancel` do nothing.
+ *
+ * @example Stop work you started
+ * ```ts
+ * import { background, withCancel, Canceled } from "@tether/core";
+ * const [ctx, cancel] = withCancel(background());
+ * cancel();
+ * console.assert(ctx.err === Canceled);
+ * ```
+ */
+export function withCancel(parent: Context): [ctx: Context, cancel: () => void] {
+  const p = asContext(parent, "withCancel");
+  const node = new CancelNode(p, Kind.Cancel, p.deadline);
+  attach(node, p);
+  return [node, () => cancelNode(node, Canceled, undefined)];
+}
+
+/**
+ * withCancelCause is {@link withCancel} whose cancel function records why: `ctx.err` becomes
+ * `Canceled` and {@link cause} returns the value given (or `Canceled` when none is). The first
+ * cancel wins, from either this function or an ancestor.
+ *
+ * @example
+ * ```ts
+ * import { background, withCancelCause, cause } from "@tether/core";
+ * const [ctx, cancel] = withCancelCause(background());
+ * cancel(new Error("shutting down"));
+ * console.assert((cause(ctx) as Error).message === "shutting down");
+ * ```
+ */
+export function withCancelCause(parent: Context): [ctx: Context, cancel: (cause?: unknown) => void] {
+  const p = asContext(parent, "withCancelCause");
+  const node = new CancelNode(p, Kind.CancelCause, p.deadline);
+  attach(node, p);
+  return [node, (c?: unknown) => cancelNode(node, Canceled, c)];
+}
+
+/**
+ * cause returns why `ctx` was cancelled: `undefined` while it is alive, else the cause given to the
+ * cancel that reached it (its own, or an ancestor's), else `ctx.err`. For a foreign context it is
+ * the reason its signal aborted with.
+ *
+ * @example
+ * ```ts
+ * import { background, withCancel, cause, Canceled } from "@tether/core";
+ * const [ctx, cancel] = withCancel(background());
+ * console.assert(cause(ctx) === undefined);
+ * cancel();
+ * console.assert(cause(ctx) === Canceled);
+ * ```
+ */
+export function cause(ctx: Context): unknown {
+  const c = asContext(ctx, "cause", "ctx");
+  const src = c instanceof Ctx ? c._src : c;
+  if (src === null) return undefined;
+  if (src instanceof CancelNode) return src.err === undefined ? undefined : src._cause;
+  const f = src as Context;
+  const err = f.err;
+  if (err === undefined) return undefined;
+  const signal = f.signal;
+  return signal.aborted ? signal.reason : err;
+}

@@ -1,0 +1,261 @@
+/**
+ * Context carries a cancellation signal, a deadline and request-scoped values across API
+ * boundaries, like Go's `context.Context`. Tether's contexts form a tree: cancelling one cancels
+ * every descendant before the cancel function returns. Any object of this shape may serve as a
+ * parent; Tether follows it through its `signal`.
+ *
+ * @example Derive, cancel, observe
+ * ```ts
+ * import { background, withCancel } from "@tether/core";
+ * const [ctx, cancel] = withCancel(background());
+ * ctx.signal.addEventListener("abort", () => console.log("aborted"));
+ * cancel();
+ * console.assert(ctx.err !== undefined);
+ * ```
+ */
+export interface Context {
+  /** The deadline in epoch milliseconds (the `Date.now()` scale), the earliest in the chain. */
+  readonly deadline: number | undefined;
+  /** `undefined` while the context is alive; then `Canceled` or `DeadlineExceeded`, never changing. */
+  readonly err: Error | undefined;
+  /** Resolves once the context is cancelled; never rejects. The same promise on every read. */
+  readonly done: Promise<void>;
+  /** Aborts once the context is cancelled, with `reason` = `cause(ctx)`. The same signal on every read. */
+  readonly signal: AbortSignal;
+  /** The value stored under `key` by the nearest `withValue` above, or `undefined`. */
+  value<T>(key: Key<T>): T | undefined;
+}
+
+declare const keyType: unique symbol;
+
+/**
+ * Key is a typed, identity-compared key for {@link withValue}. Make one with {@link createKey}.
+ *
+ * @example
+ * ```ts
+ * import { createKey, type Key } from "@tether/core";
+ * const userId: Key<string> = createKey<string>("userId");
+ * console.assert(String(userId) === "userId");
+ * ```
+ */
+export interface Key<T> {
+  readonly name: string;
+  /** Phantom field that carries `T`; it does not exist at run time. */
+  readonly [keyType]?: T;
+}
+
+class KeyImpl {
+  constructor(readonly name: string) {
+    Object.freeze(this);
+  }
+  toString(): string {
+    return this.name;
+  }
+}
+
+/** Whether `k` is a key made by createKey. */
+export function isKey(k: unknown): k is Key<unknown> {
+  return k instanceof KeyImpl;
+}
+
+/**
+ * createKey makes a new key for {@link withValue}. Keys compare by identity: two keys made with the
+ * same name never collide. The name is used only when printing.
+ *
+ * @example
+ * ```ts
+ * import { background, createKey, withValue } from "@tether/core";
+ * const a = createKey<number>("id");
+ * const b = createKey<number>("id");
+ * const ctx = withValue(background(), a, 1);
+ * console.assert(ctx.value(a) === 1 && ctx.value(b) === undefined);
+ * ```
+ */
+export function createKey<T>(name: string): Key<T> {
+  if (typeof name !== "string") throw new TypeError(`createKey: name must be a string, received ${describe(name)}`);
+  return new KeyImpl(name) as Key<T>;
+}
+
+/**
+ * The base of every Tether context. `_src` is the nearest context at or above this one whose
+ * cancellation this one shares: a cancel node, a foreign Context, or null when nothing above can
+ * ever be cancelled. `_values` is the nearest value holder (a ValueCtx or a foreign Context), so
+ * a lookup skips cancel and timer layers.
+ */
+export abstract class Ctx implements Context {
+  _src: Ctx | Context | null;
+  _values: ValueCtx | Context | null;
+
+  constructor(src: Ctx | Context | null, values: ValueCtx | Context | null) {
+    this._src = src;
+    this._values = values;
+  }
+
+  abstract get deadline(): number | undefined;
+  abstract get err(): Error | undefined;
+  abstract get done(): Promise<void>;
+  abstract get signal(): AbortSignal;
+
+  value<T>(key: Key<T>): T | undefined {
+    if (!isKey(key)) throw new TypeError(`value: key must be a Key made by createKey(), received ${describe(key)}`);
+    let v = this._values;
+    while (v !== null) {
+      if (!(v instanceof ValueCtx)) return v.value(key);
+      if (v._key === key) return v._val as T;
+      v = v._up;
+    }
+    return undefined;
+  }
+
+  abstract toString(): string;
+}
+
+let neverDone: Promise<void> | undefined;
+let neverSignal: AbortSignal | undefined;
+
+/** A promise that never settles, shared by every context that can never be cancelled. */
+export function never(): Promise<void> {
+  return (neverDone ??= new Promise<void>(() => {}));
+}
+
+/** A signal that never aborts, shared by every context that can never be cancelled. */
+export function neverAborts(): AbortSignal {
+  return (neverSignal ??= new AbortController().signal);
+}
+
+class RootCtx extends Ctx {
+  constructor(private readonly _name: string) {
+    super(null, null);
+  }
+  get deadline(): undefined {
+    return undefined;
+  }
+  get err(): undefined {
+    return undefined;
+  }
+  get done(): Promise<void> {
+    return never();
+  }
+  get signal(): AbortSignal {
+    return neverAborts();
+  }
+  toString(): string {
+    return this._name;
+  }
+}
+
+const bg = new RootCtx("background()");
+const td = new RootCtx("todo()");
+
+/**
+ * background returns the root context: never cancelled, no deadline, no values. Use it at the top
+ * of `main`, in tests and for long-lived servers. Every call returns the same object.
+ *
+ * @example
+ * ```ts
+ * import { background } from "@tether/core";
+ * console.assert(background().err === undefined && background() === background());
+ * ```
+ */
+export function background(): Context {
+  return bg;
+}
+
+/**
+ * todo returns a root context like {@link background}, marking a place where the right context is
+ * not yet plumbed through. It prints as `todo()` so it stands out in logs.
+ *
+ * @example
+ * ```ts
+ * import { todo } from "@tether/core";
+ * console.assert(String(todo()) === "todo()");
+ * ```
+ */
+export function todo(): Context {
+  return td;
+}
+
+/** ValueCtx holds one key/value pair; everything but lookup delegates to its parent. */
+export class ValueCtx extends Ctx {
+  readonly _up: ValueCtx | Context | null;
+  readonly deadline: number | undefined;
+  constructor(
+    readonly _parent: Context,
+    readonly _key: Key<unknown>,
+    readonly _val: unknown,
+  ) {
+    const p = _parent instanceof Ctx ? _parent : null;
+    super(p !== null ? p._src : _parent, null);
+    this._up = p !== null ? p._values : _parent;
+    this._values = this;
+    this.deadline = _parent.deadline;
+  }
+  get err(): Error | undefined {
+    const s = this._src;
+    return s === null ? undefined : s.err;
+  }
+  get done(): Promise<void> {
+    const s = this._src;
+    return s === null ? never() : s.done;
+  }
+  get signal(): AbortSignal {
+    const s = this._src;
+    return s === null ? neverAborts() : s.signal;
+  }
+  toString(): string {
+    return `${String(this._parent)}.withValue(${this._key.name}, ${describe(this._val)})`;
+  }
+}
+
+/**
+ * Checks that `parent` is a Context (a Tether one, or any object of the interface's shape) and
+ * returns it typed; otherwise throws a TypeError that names the function and the value received.
+ */
+export function asContext(parent: unknown, fn: string, arg = "parent"): Context {
+  if (parent instanceof Ctx) return parent;
+  if (
+    parent !== null &&
+    typeof parent === "object" &&
+    typeof (parent as Context).value === "function" &&
+    "err" in parent &&
+    "done" in parent &&
+    "signal" in parent
+  ) {
+    return parent as Context;
+  }
+  throw new TypeError(`${fn}: ${arg} must be a Context, received ${describe(parent)}`);
+}
+
+/** Checks that `fn` is a function, naming the caller and the argument otherwise. */
+export function asFunction<F>(fn: F, caller: string, arg: string): F {
+  if (typeof fn !== "function") throw new TypeError(`${caller}: ${arg} must be a function, received ${describe(fn)}`);
+  return fn;
+}
+
+/** A short, safe rendering of any value for error messages and lineage. */
+export function describe(v: unknown): string {
+  switch (typeof v) {
+    case "string":
+      return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+    case "number":
+    case "boolean":
+    case "undefined":
+      return String(v);
+    case "bigint":
+      return `${v}n`;
+    case "symbol":
+      return v.toString();
+    case "function":
+      return `function ${v.name || "(anonymous)"}`;
+    default: {
+      if (v === null) return "null";
+      if (v instanceof Error) return `${v.name}(${JSON.stringify(v.message)})`;
+      if (v instanceof KeyImpl) return `Key(${v.name})`;
+      if (Array.isArray(v)) return `array(${v.length})`;
+      const ctor = (v as { constructor?: { name?: unknown } }).constructor;
+      const name = typeof ctor?.name === "string" && ctor.name !== "" ? ctor.name : "Object";
+      return `<${name}>`;
+    }
+  }
+}
+

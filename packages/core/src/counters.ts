@@ -1,0 +1,22 @@
+/**
+ * Live resource counts, kept by every package of the workspace. They are plain integers bumped on
+ * the paths that allocate or free the resource, so keeping them costs an add, and they let a test
+ * prove it left nothing behind. Read them through `@tether/core/testing`.
+ *
+ * @internal
+ */
+export const live = {
+  /** Cancel nodes whose list of children and subscribers is not empty. */
+  nodesWithChildren: 0,
+  /** `abort` listeners Tether added to signals it does not own. */
+  foreignListeners: 0,
+  /** Timers armed for deadlines and sleeps, not yet fired or cleared. */
+  timers: 0,
+  /** Tasks started by runTask that have not settled. */
+  tasks: 0,
+  /** Waiters queued on a sync primitive (lock, semaphore, channel, wait group). */
+  waiters: 0,
+};
+
+/** @internal */
+export type LiveCounts = { -readonly [K in keyof typeof live]: number };

@@ -1,0 +1,10 @@
+export type { Context, Key } from "./context.js";
+export { background, todo, createKey } from "./context.js";
+export { withCancel, withCancelCause, cause } from "./cancel.js";
+export { withDeadline, withTimeout } from "./deadline.js";
+export { withValue } from "./value.js";
+export { withoutCancel } from "./detach.js";
+export { withSignal } from "./signal.js";
+export { afterFunc } from "./after-func.js";
+export { sleep } from "./sleep.js";
+export { Canceled, CanceledError, DeadlineExceeded, DeadlineExceededError, errorIs } from "./errors.js";

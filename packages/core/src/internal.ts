@@ -1,0 +1,11 @@
+/**
+ * The hooks the other Tether packages build on. Not a public API: names and shapes here may change
+ * in any release.
+ *
+ * @packageDocumentation
+ * @internal
+ */
+export { Sub, subscribe } from "./cancel.js";
+export { asContext, asFunction, describe } from "./context.js";
+export { live } from "./counters.js";
+export { checkMs } from "./timer.js";

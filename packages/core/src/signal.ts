@@ -1,0 +1,46 @@
+import { CancelNode, Kind, attach, cancelNode, follow } from "./cancel.js";
+import { type Context, asContext, describe } from "./context.js";
+import { Canceled, DeadlineExceeded } from "./errors.js";
+
+/** A reason that says the signal timed out (AbortSignal.timeout's) maps to DeadlineExceeded. */
+function errFor(reason: unknown): Error {
+  return reason instanceof Error && reason.name === "TimeoutError" ? DeadlineExceeded : Canceled;
+}
+
+function isSignal(s: unknown): s is AbortSignal {
+  return (
+    s !== null &&
+    typeof s === "object" &&
+    typeof (s as AbortSignal).addEventListener === "function" &&
+    typeof (s as AbortSignal).removeEventListener === "function" &&
+    typeof (s as AbortSignal).aborted === "boolean"
+  );
+}
+
+/**
+ * withSignal returns a child of `parent` that is also cancelled when `signal` aborts, with
+ * {@link cause} = `signal.reason`. `ctx.err` is `DeadlineExceeded` when the reason is a
+ * `TimeoutError` (as from `AbortSignal.timeout`), else `Canceled`. The listener on `signal` is
+ * removed as soon as the child is cancelled by any means, so a long-lived signal gathers nothing.
+ *
+ * @example Bridge a framework's request signal
+ * ```ts
+ * import { background, withSignal, cause } from "@tether/core";
+ * const ac = new AbortController();
+ * const [ctx, cancel] = withSignal(background(), ac.signal);
+ * ac.abort("client went away");
+ * console.assert(cause(ctx) === "client went away");
+ * cancel();
+ * ```
+ */
+export function withSignal(parent: Context, signal: AbortSignal): [ctx: Context, cancel: () => void] {
+  const p = asContext(parent, "withSignal");
+  if (!isSignal(signal)) throw new TypeError(`withSignal: signal must be an AbortSignal, received ${describe(signal)}`);
+  const node = new CancelNode(p, Kind.Signal, p.deadline);
+  attach(node, p);
+  if (node.err === undefined) {
+    if (signal.aborted) cancelNode(node, errFor(signal.reason), signal.reason);
+    else follow(node, signal, () => errFor(signal.reason));
+  }
+  return [node, () => cancelNode(node, Canceled, undefined)];
+}

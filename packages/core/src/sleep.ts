@@ -1,0 +1,40 @@
+import { type Sub, subscribe } from "./cancel.js";
+import { type Context, asContext } from "./context.js";
+import { armAt, checkMs, disarm } from "./timer.js";
+
+/**
+ * sleep resolves after `ms` milliseconds, or rejects with `ctx.err` as soon as `ctx` is cancelled
+ * (at once, if it already is), clearing its timer. Unlike a deadline's, the timer keeps a Node
+ * process alive: a sleep is work somebody is waiting for. `Infinity` waits for cancellation only.
+ *
+ * @example
+ * ```ts
+ * import { background, sleep } from "@tether/core";
+ * await sleep(background(), 1);
+ * ```
+ */
+export function sleep(ctx: Context, ms: number): Promise<void> {
+  const c = asContext(ctx, "sleep", "ctx");
+  checkMs(ms, "sleep", "ms");
+  const err = c.err;
+  if (err !== undefined) return Promise.reject(err);
+  return new Promise<void>((resolve, reject) => {
+    const state: { timer: ReturnType<typeof setTimeout> | undefined; sub: Sub | null } = { timer: undefined, sub: null };
+    state.sub = subscribe(c, (e) => {
+      if (state.timer !== undefined) disarm(state.timer);
+      state.timer = undefined;
+      reject(e);
+    });
+    if (ms === Infinity) return;
+    armAt(
+      Date.now() + ms,
+      false,
+      state,
+      (s) => {
+        s.sub?.off();
+        resolve();
+      },
+      (s, t) => (s.timer = t),
+    );
+  });
+}

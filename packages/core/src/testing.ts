@@ -1,0 +1,51 @@
+import { CancelNode } from "./cancel.js";
+import { type Context, Ctx, asContext } from "./context.js";
+import { type LiveCounts, live } from "./counters.js";
+
+export type { LiveCounts } from "./counters.js";
+
+/**
+ * liveCounts returns a snapshot of what Tether holds right now, across every package of the
+ * process: cancel nodes with children or subscribers, `abort` listeners on foreign signals, armed
+ * timers, running tasks and queued waiters. After a test has cancelled what it made and awaited
+ * what it started, every count is zero.
+ *
+ * @example Prove a test left nothing behind
+ * ```ts
+ * import { background, withTimeout } from "@tether/core";
+ * import { liveCounts } from "@tether/core/testing";
+ * const [, cancel] = withTimeout(background(), 1_000);
+ * console.assert(liveCounts().timers === 1);
+ * cancel();
+ * console.assert(liveCounts().timers === 0);
+ * ```
+ */
+export function liveCounts(): LiveCounts {
+  return { ...live };
+}
+
+/**
+ * childCount returns how many children and internal subscribers (afterFunc, sleep, waiters) are
+ * linked under `ctx` right now: 0 for a context that cannot be cancelled, or one that was.
+ * For a value layer it counts the list of the cancel node it shares.
+ *
+ * @example
+ * ```ts
+ * import { background, withCancel } from "@tether/core";
+ * import { childCount } from "@tether/core/testing";
+ * const [parent, cancelParent] = withCancel(background());
+ * const [, cancelChild] = withCancel(parent);
+ * console.assert(childCount(parent) === 1);
+ * cancelChild();
+ * console.assert(childCount(parent) === 0);
+ * cancelParent();
+ * ```
+ */
+export function childCount(ctx: Context): number {
+  const c = asContext(ctx, "childCount", "ctx");
+  const src = c instanceof Ctx ? c._src : null;
+  if (!(src instanceof CancelNode)) return 0;
+  let n = 0;
+  for (let m = src._head; m !== null; m = m._next) n++;
+  return n;
+}
