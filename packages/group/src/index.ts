@@ -1,1 +1,4 @@
-export {};
+export { Group, type GroupOptions } from "./group.js";
+export { run, type RunResults } from "./run.js";
+export { race } from "./race.js";
+export { map, type MapOptions, type MapResult } from "./map.js";

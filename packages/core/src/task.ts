@@ -1,0 +1,198 @@
+import { subscribe } from "./cancel.js";
+import { type Context, asContext, asFunction, describe } from "./context.js";
+import { live } from "./counters.js";
+import { errorIs } from "./errors.js";
+import { suppressed } from "./suppressed.js";
+
+/**
+ * Task is the unit of work every Tether scope runs: a function of the context that returns a value,
+ * a promise, or an async generator (an `async function*`) whose `yield`s are interruption points.
+ *
+ * @example The three shapes
+ * ```ts
+ * import { type Task, sleep, until } from "@tether/core";
+ * const plain: Task<number> = () => 1;
+ * const asyncFn: Task<number> = async (ctx) => (await sleep(ctx, 1), 2);
+ * const generator: Task<number> = async function* () {
+ *   yield; // a checkpoint
+ *   return yield* until(Promise.resolve(3));
+ * };
+ * void [plain, asyncFn, generator];
+ * ```
+ */
+export type Task<T> = (ctx: Context) => T | PromiseLike<T> | AsyncGenerator<unknown, T, unknown>;
+
+/** The value a task settles with: a generator's return value, or the awaited result. */
+export type TaskResult<F> = F extends (ctx: Context) => infer R
+  ? R extends AsyncGenerator<unknown, infer T, unknown>
+    ? T
+    : Awaited<R>
+  : never;
+
+/** The instruction `until` yields: a promise for the driver to race against the context. */
+class Until {
+  constructor(readonly promise: PromiseLike<unknown>) {}
+}
+
+/**
+ * until waits for `p` inside a generator task, and the wait is interrupted when the task's context
+ * is cancelled: `const v = yield* until(p)` gives `p`'s value, throws its rejection, or throws
+ * `ctx.err` at once on cancel. A promise abandoned that way may still reject later; that rejection
+ * is handled, never reported as unhandled. (A plain `yield p` would not do: an async generator
+ * awaits what it yields before the driver sees it, so that wait cannot be interrupted.)
+ *
+ * @example
+ * ```ts
+ * import { background, runTask, until } from "@tether/core";
+ * const n = await runTask(background(), async function* () {
+ *   const v: number = yield* until(Promise.resolve(41));
+ *   return v + 1;
+ * });
+ * console.assert(n === 42);
+ * ```
+ */
+export async function* until<T>(p: PromiseLike<T>): AsyncGenerator<unknown, T, unknown> {
+  return (yield new Until(p)) as T;
+}
+
+/** How long a run of bare `yield`s may keep the thread before timers and I/O get a turn. */
+const SLICE_MS = 4;
+
+const macrotask: (fn: () => void) => void =
+  typeof setImmediate === "function" ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0);
+
+const now: () => number =
+  typeof performance === "object" && typeof performance.now === "function" ? () => performance.now() : Date.now;
+
+type Step = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Races `p` against the context: settles with p's outcome, or with ctx.err if cancelled first. */
+function race(ctx: Context, p: PromiseLike<unknown>): Promise<Step> {
+  return new Promise<Step>((resolve) => {
+    let done = false;
+    const sub = subscribe(ctx, (error) => {
+      done = true;
+      resolve({ ok: false, error });
+    });
+    // Handlers are attached at once, so a promise abandoned by cancellation that rejects later
+    // is already handled and never reported as unhandled.
+    Promise.resolve(p).then(
+      (value) => {
+        if (done) return;
+        sub?.off();
+        resolve({ ok: true, value });
+      },
+      (error: unknown) => {
+        if (done) return;
+        sub?.off();
+        resolve({ ok: false, error });
+      },
+    );
+  });
+}
+
+function isIterator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> | Generator<unknown, unknown, unknown> {
+  return (
+    x !== null &&
+    typeof x === "object" &&
+    typeof (x as Generator).next === "function" &&
+    typeof (x as Generator).throw === "function" &&
+    (Symbol.asyncIterator in x || Symbol.iterator in x)
+  );
+}
+
+/** Drives a generator task to completion; see runTask for the protocol. */
+async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown> | Generator<unknown, unknown, unknown>): Promise<unknown> {
+  let step: Step = { ok: true, value: undefined };
+  let cancellation: Error | undefined;
+  let slice = now();
+  for (;;) {
+    let r: IteratorResult<unknown, unknown>;
+    try {
+      r = await (step.ok ? gen.next(step.value) : gen.throw(step.error));
+    } catch (error) {
+      // Cleanup that threw while a cancellation was in flight: keep both, like `using` does.
+      if (cancellation !== undefined && !errorIs(error, cancellation)) throw suppressed(error, cancellation);
+      throw error;
+    }
+    if (r.done === true) return r.value;
+    const y: unknown = r.value;
+    const err = ctx.err;
+    if (err !== undefined) {
+      cancellation = err;
+      step = { ok: false, error: err };
+    } else if (y === undefined) {
+      if (now() - slice >= SLICE_MS) {
+        await new Promise<void>((resolve) => macrotask(resolve));
+        slice = now();
+        const late = ctx.err;
+        if (late !== undefined) {
+          cancellation = late;
+          step = { ok: false, error: late };
+          continue;
+        }
+      }
+      step = { ok: true, value: undefined };
+    } else if (y instanceof Until) {
+      step = await race(ctx, y.promise);
+      if (!step.ok && step.error === ctx.err) cancellation = step.error as Error;
+      slice = now();
+    } else {
+      const hint = isIterator(y) ? "; to wait for a generator, delegate with yield* until(...)" : "";
+      step = {
+        ok: false,
+        error: new TypeError(
+          `runTask: a task may only yield nothing (a checkpoint) or delegate with yield* until(promise), received ${describe(y)}${hint}`,
+        ),
+      };
+    }
+  }
+}
+
+/**
+ * runTask runs `task` under `ctx` and settles with its outcome. On a context that is already
+ * cancelled it rejects with `ctx.err` without calling the task.
+ *
+ * A plain or async function is called with `ctx`; its result or error passes through (a synchronous
+ * throw becomes a rejection). It is responsible for honouring `ctx` itself.
+ *
+ * An async generator is driven. A bare `yield` is a checkpoint (and lets timers and I/O run every
+ * few milliseconds); `const v = yield* until(p)` is a wait that cancellation interrupts; yielding
+ * anything else throws a TypeError into the generator. Cancellation is thrown, level-triggered:
+ * once `ctx` is cancelled, the `yield` the task is paused at throws `ctx.err`, and so does every
+ * later one, so cleanup that must wait uses `await`, never `yield`. runTask settles only after the
+ * generator has finished: it rejects with `ctx.err`, or with a `SuppressedError` whose `error` is
+ * what cleanup threw and whose `suppressed` is the cancellation, or resolves with the value if the
+ * task caught the cancellation and returned.
+ *
+ * @example Cleanup runs before runTask settles
+ * ```ts
+ * import { background, withCancel, runTask, Canceled } from "@tether/core";
+ * const [ctx, cancel] = withCancel(background());
+ * const log: string[] = [];
+ * const running = runTask(ctx, async function* () {
+ *   try {
+ *     for (;;) yield;
+ *   } finally {
+ *     log.push("released");
+ *   }
+ * });
+ * cancel();
+ * await running.catch((err: unknown) => console.assert(err === Canceled));
+ * console.assert(log[0] === "released");
+ * ```
+ */
+export async function runTask<T>(ctx: Context, task: Task<T>): Promise<T> {
+  const c = asContext(ctx, "runTask", "ctx");
+  asFunction(task, "runTask", "task");
+  const err = c.err;
+  if (err !== undefined) throw err;
+  live.tasks++;
+  try {
+    const out = task(c);
+    if (isIterator(out)) return (await drive(c, out)) as T;
+    return await out;
+  } finally {
+    live.tasks--;
+  }
+}

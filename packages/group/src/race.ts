@@ -1,0 +1,57 @@
+import { type Context, type Task, type TaskResult, runTask, withCancelCause } from "@tether/core";
+import { asContext, asFunction } from "@tether/core/internal";
+
+/**
+ * race starts every task under a child of `ctx` and resolves with the value of the first to
+ * fulfil. The others are then cancelled and awaited — their cleanup has run before race settles.
+ * When every task fails, race rejects with an `AggregateError` of their errors in task order (also
+ * for no tasks at all, like `Promise.any`). On a cancelled context it rejects with `ctx.err` and
+ * calls no task.
+ *
+ * @example Hedged requests
+ * ```ts
+ * import { background, sleep } from "@tether/core";
+ * import { race } from "@tether/group";
+ * const fastest = await race(
+ *   background(),
+ *   async (ctx) => (await sleep(ctx, 50), "replica"),
+ *   async () => "primary",
+ * );
+ * console.assert(fastest === "primary");
+ * ```
+ */
+export async function race<const T extends readonly Task<unknown>[]>(ctx: Context, ...tasks: T): Promise<TaskResult<T[number]>> {
+  const c = asContext(ctx, "race", "ctx");
+  for (let i = 0; i < tasks.length; i++) asFunction(tasks[i], "race", `tasks[${i}]`);
+  const err = c.err;
+  if (err !== undefined) throw err;
+  const n = tasks.length;
+  if (n === 0) throw new AggregateError([], "race: every task failed (no tasks were given)");
+  const [child, cancel] = withCancelCause(c);
+  const errors = new Array<unknown>(n);
+  let winner: { value: unknown } | undefined;
+  let left = n;
+  try {
+    await new Promise<void>((resolve) => {
+      for (let i = 0; i < n; i++) {
+        runTask(child, tasks[i] as Task<unknown>).then(
+          (value) => {
+            if (winner === undefined) {
+              winner = { value };
+              cancel();
+            }
+            if (--left === 0) resolve();
+          },
+          (error: unknown) => {
+            errors[i] = error;
+            if (--left === 0) resolve();
+          },
+        );
+      }
+    });
+  } finally {
+    cancel();
+  }
+  if (winner === undefined) throw new AggregateError(errors, "race: every task failed");
+  return winner.value as TaskResult<T[number]>;
+}

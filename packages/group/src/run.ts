@@ -1,0 +1,58 @@
+import { type Context, type Task, type TaskResult, runTask, withCancelCause } from "@tether/core";
+import { asContext, asFunction } from "@tether/core/internal";
+
+/** The tuple of results `run` resolves with, one per task, in order. */
+export type RunResults<T extends readonly Task<unknown>[]> = { -readonly [K in keyof T]: TaskResult<T[K]> };
+
+/**
+ * run starts every task under a child of `ctx` and resolves with their results as a typed tuple,
+ * in order. The first failure cancels the siblings (with that error as the cause) and is what run
+ * rejects with — but only after every task has settled, generator cleanup included. On a cancelled
+ * context run rejects with `ctx.err` and calls no task; `run(ctx)` resolves with `[]`. The child
+ * context is cancelled when run settles.
+ *
+ * @example Two calls at once, typed
+ * ```ts
+ * import { background } from "@tether/core";
+ * import { run } from "@tether/group";
+ * const [user, count] = await run(background(), async () => ({ name: "ada" }), () => 42);
+ * const name: string = user.name;
+ * const n: number = count;
+ * console.assert(name === "ada" && n === 42);
+ * ```
+ */
+export async function run<const T extends readonly Task<unknown>[]>(ctx: Context, ...tasks: T): Promise<RunResults<T>> {
+  const c = asContext(ctx, "run", "ctx");
+  for (let i = 0; i < tasks.length; i++) asFunction(tasks[i], "run", `tasks[${i}]`);
+  const err = c.err;
+  if (err !== undefined) throw err;
+  const n = tasks.length;
+  const results = new Array<unknown>(n);
+  if (n === 0) return results as RunResults<T>;
+  const [child, cancel] = withCancelCause(c);
+  let failure: { error: unknown } | undefined;
+  let left = n;
+  try {
+    await new Promise<void>((resolve) => {
+      for (let i = 0; i < n; i++) {
+        runTask(child, tasks[i] as Task<unknown>).then(
+          (v) => {
+            results[i] = v;
+            if (--left === 0) resolve();
+          },
+          (error: unknown) => {
+            if (failure === undefined) {
+              failure = { error };
+              cancel(error);
+            }
+            if (--left === 0) resolve();
+          },
+        );
+      }
+    });
+  } finally {
+    cancel();
+  }
+  if (failure !== undefined) throw failure.error;
+  return results as RunResults<T>;
+}
