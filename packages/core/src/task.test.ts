@@ -1,0 +1,340 @@
+import { describe, expect, expectTypeOf, it } from "vitest";
+import {
+  Canceled,
+  DeadlineExceeded,
+  background,
+  errorIs,
+  runTask,
+  sleep,
+  until,
+  withCancel,
+  withCancelCause,
+  withTimeout,
+} from "@tether/core";
+import { liveCounts } from "@tether/core/testing";
+
+/** Resolves after every queued microtask and one macrotask turn have run. */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe("runTask() with plain functions", () => {
+  it("runTask() passes a plain function's value and an async function's result through", async () => {
+    expect(await runTask(background(), () => 7)).toBe(7);
+    expect(await runTask(background(), async () => "x")).toBe("x");
+  });
+
+  it("runTask() turns a synchronous throw into a rejection", async () => {
+    const boom = new Error("boom");
+    const p = runTask(background(), () => {
+      throw boom;
+    });
+    await expect(p).rejects.toBe(boom);
+  });
+
+  it("runTask() on a cancelled context rejects with ctx.err and never calls the task", async () => {
+    const [ctx, cancel] = withCancel(background());
+    cancel();
+    let called = false;
+    await expect(runTask(ctx, () => (called = true))).rejects.toBe(Canceled);
+    expect(called).toBe(false);
+  });
+
+  it("runTask() counts a running task until it settles", async () => {
+    const p = runTask(background(), () => sleep(background(), 1));
+    expect(liveCounts().tasks).toBe(1);
+    await p;
+    expect(liveCounts().tasks).toBe(0);
+  });
+});
+
+describe("runTask() with generator tasks", () => {
+  it("runTask() halts a generator paused at a yield and runs its finally", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const log: string[] = [];
+    const p = runTask(ctx, async function* () {
+      try {
+        for (;;) yield* until(sleep(ctx, 1_000));
+      } finally {
+        log.push("finally");
+      }
+    });
+    await turn();
+    cancel();
+    await expect(p).rejects.toBe(Canceled);
+    expect(log).toEqual(["finally"]);
+  });
+
+  it("runTask() cleans up nested generators innermost first", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const log: string[] = [];
+    async function* inner(): AsyncGenerator<unknown, void, unknown> {
+      try {
+        yield* until(new Promise(() => {}));
+      } finally {
+        log.push("inner");
+      }
+    }
+    async function* middle(): AsyncGenerator<unknown, void, unknown> {
+      try {
+        yield* inner();
+      } finally {
+        log.push("middle");
+      }
+    }
+    const p = runTask(ctx, async function* () {
+      try {
+        yield* middle();
+      } finally {
+        log.push("outer");
+      }
+    });
+    await turn();
+    cancel();
+    await expect(p).rejects.toBe(Canceled);
+    expect(log).toEqual(["inner", "middle", "outer"]);
+  });
+
+  it("runTask() never runs code after a delegated yield* whose finally yields", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const log: string[] = [];
+    async function* child(): AsyncGenerator<unknown, void, unknown> {
+      try {
+        yield* until(new Promise(() => {}));
+      } finally {
+        log.push("child finally starts");
+        yield;
+        log.push("child finally after its yield");
+      }
+    }
+    const p = runTask(ctx, async function* () {
+      try {
+        yield* child();
+        log.push("after yield*");
+        yield;
+        log.push("after a later yield");
+      } finally {
+        log.push("parent finally");
+      }
+    });
+    await turn();
+    cancel();
+    await expect(p).rejects.toBe(Canceled);
+    expect(log).toEqual(["child finally starts", "parent finally"]);
+  });
+
+  it("runTask() settles only after cleanup that awaits has finished", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const log: string[] = [];
+    const p = runTask(ctx, async function* () {
+      try {
+        yield* until(new Promise(() => {}));
+      } finally {
+        await sleep(background(), 5);
+        log.push("cleanup done");
+      }
+    }).catch((e: unknown) => {
+      log.push("settled");
+      throw e;
+    });
+    await turn();
+    cancel();
+    await expect(p).rejects.toBe(Canceled);
+    expect(log).toEqual(["cleanup done", "settled"]);
+  });
+
+  it("runTask() rejects with the cleanup's error and keeps the cancellation reachable with errorIs", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const broken = new Error("could not release");
+    const p = runTask(ctx, async function* () {
+      try {
+        yield* until(new Promise(() => {}));
+      } finally {
+        // eslint-disable-next-line no-unsafe-finally -- the point of the test
+        throw broken;
+      }
+    });
+    await turn();
+    cancel();
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as { error?: unknown }).error).toBe(broken);
+    expect(errorIs(err, broken)).toBe(true);
+    expect(errorIs(err, Canceled)).toBe(true);
+  });
+
+  it("runTask() interrupts a task paused in an await that ignores the context at its next yield", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const log: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const p = runTask(ctx, async function* () {
+      await gate;
+      log.push("await settled");
+      yield;
+      log.push("after yield");
+    });
+    await turn();
+    cancel();
+    expect(log).toEqual([]);
+    release();
+    await expect(p).rejects.toBe(Canceled);
+    expect(log).toEqual(["await settled"]);
+  });
+
+  it("runTask() throws at a yield after the task cancels its own context", async () => {
+    const [ctx, cancel] = withCancelCause(background());
+    const why = new Error("done early");
+    const log: string[] = [];
+    const p = runTask(ctx, async function* () {
+      cancel(why);
+      log.push("cancelled itself");
+      yield;
+      log.push("unreachable");
+    });
+    await expect(p).rejects.toBe(Canceled);
+    expect(log).toEqual(["cancelled itself"]);
+  });
+
+  it("runTask() throws the cancellation at every later yield (level-triggered)", async () => {
+    const [ctx, cancel] = withCancel(background());
+    cancel();
+    const seen: unknown[] = [];
+    // The generator only starts on a live context, so cancel from inside instead.
+    const [ctx2, cancel2] = withCancel(background());
+    const p = runTask(ctx2, async function* () {
+      cancel2();
+      for (let i = 0; i < 3; i++) {
+        try {
+          yield;
+        } catch (e) {
+          seen.push(e);
+        }
+      }
+      return "gave up";
+    });
+    await expect(p).resolves.toBe("gave up");
+    expect(seen).toEqual([Canceled, Canceled, Canceled]);
+    expect(ctx.err).toBe(Canceled);
+  });
+
+  it("runTask() resolves with the value when the task catches the cancellation and returns", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const p = runTask(ctx, async function* () {
+      try {
+        yield* until(new Promise(() => {}));
+        return "finished";
+      } catch (e) {
+        return e === Canceled ? "stopped" : "other";
+      }
+    });
+    await turn();
+    cancel();
+    await expect(p).resolves.toBe("stopped");
+  });
+
+  it("yield* until() interrupts a wait on a promise that never settles", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const p = runTask(ctx, async function* () {
+      yield* until(new Promise<never>(() => {}));
+    });
+    await turn();
+    expect(liveCounts().tasks).toBe(1);
+    cancel();
+    await expect(p).rejects.toBe(Canceled);
+  });
+
+  it("yield* until() sends the value back and throws the rejection into the generator", async () => {
+    const oops = new Error("oops");
+    const got = await runTask(background(), async function* () {
+      const a = yield* until(Promise.resolve(2));
+      try {
+        yield* until(Promise.reject(oops));
+        return -1;
+      } catch (e) {
+        return e === oops ? a * 21 : -2;
+      }
+    });
+    expect(got).toBe(42);
+  });
+
+  it("a promise abandoned by cancellation that rejects later causes no unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (r: unknown): void => {
+      unhandled.push(r);
+    };
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const [ctx, cancel] = withCancel(background());
+      let reject!: (e: Error) => void;
+      const doomed = new Promise<void>((_, r) => (reject = r));
+      const p = runTask(ctx, async function* () {
+        yield* until(doomed);
+      });
+      await turn();
+      cancel();
+      await expect(p).rejects.toBe(Canceled);
+      reject(new Error("late failure"));
+      await turn();
+      await turn();
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
+  it("a CPU-bound loop with bare yields sees a 20 ms withTimeout fire", async () => {
+    const [ctx, cancel] = withTimeout(background(), 20);
+    let spins = 0;
+    const p = runTask(ctx, async function* () {
+      for (;;) {
+        spins++;
+        yield;
+      }
+    });
+    await expect(p).rejects.toBe(DeadlineExceeded);
+    expect(spins).toBeGreaterThan(0);
+    cancel();
+  });
+
+  it("runTask() throws a TypeError into a generator that yields a value", async () => {
+    const caught: unknown[] = [];
+    const p = runTask(background(), async function* () {
+      try {
+        yield 42;
+      } catch (e) {
+        caught.push(e);
+      }
+      try {
+        yield until(Promise.resolve(1));
+      } catch (e) {
+        caught.push(e);
+      }
+      return "recovered";
+    });
+    await expect(p).resolves.toBe("recovered");
+    expect(caught).toHaveLength(2);
+    expect(caught[0]).toBeInstanceOf(TypeError);
+    expect(String(caught[0])).toMatch(/received 42/);
+    expect(String(caught[1])).toMatch(/yield\* until/);
+  });
+
+  it("const v = yield* until(p) is typed as p's value", async () => {
+    await runTask(background(), async function* () {
+      const v = yield* until(Promise.resolve({ id: 1 }));
+      expectTypeOf(v).toEqualTypeOf<{ id: number }>();
+      expect(v.id).toBe(1);
+    });
+    const n = await runTask(background(), async function* () {
+      yield;
+      return "done" as const;
+    });
+    expectTypeOf(n).toEqualTypeOf<"done">();
+    expect(n).toBe("done");
+  });
+
+  it("runTask() rejects a task or context that is not one, naming the argument", () => {
+    expect(() => runTask(background(), 5 as never)).rejects.toThrow(/runTask: task must be a function, received 5/);
+    return expect(runTask({} as never, () => 1)).rejects.toThrow(/runTask: ctx must be a Context/);
+  });
+});

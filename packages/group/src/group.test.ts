@@ -1,0 +1,178 @@
+import { describe, expect, it } from "vitest";
+import { Canceled, background, cause, sleep, until, withCancel, type Context } from "@tether/core";
+import { liveCounts } from "@tether/core/testing";
+import { Group } from "@tether/group";
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe("Group", () => {
+  it("Group.ctx is cancelled after wait() on success, with cause Canceled", async () => {
+    const g = new Group(background());
+    g.go(() => 1);
+    expect(g.ctx.err).toBeUndefined();
+    await g.wait();
+    expect(g.ctx.err).toBe(Canceled);
+    expect(cause(g.ctx)).toBe(Canceled);
+  });
+
+  it("Group.ctx is cancelled with the first error as cause, and wait() rejects with it", async () => {
+    const g = new Group(background());
+    const first = new Error("first");
+    g.go(async (ctx) => {
+      await sleep(ctx, 1_000);
+    });
+    g.go(() => {
+      throw first;
+    });
+    await expect(g.wait()).rejects.toBe(first);
+    expect(cause(g.ctx)).toBe(first);
+    expect(g.errors).toEqual([first]);
+  });
+
+  it("Group with limit: 3 never runs more than 3 of 2,000 tasks at once", async () => {
+    const g = new Group(background(), { limit: 3 });
+    let running = 0;
+    let peak = 0;
+    let done = 0;
+    for (let i = 0; i < 2_000; i++) {
+      g.go(async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await Promise.resolve();
+        running--;
+        done++;
+      });
+    }
+    await g.wait();
+    expect(peak).toBe(3);
+    expect(done).toBe(2_000);
+  });
+
+  it("Group.tryGo() refuses at the limit and accepts once a slot frees", async () => {
+    const g = new Group(background(), { limit: 1 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    expect(g.tryGo(() => gate)).toBe(true);
+    expect(g.tryGo(() => 1)).toBe(false);
+    release();
+    await turn();
+    expect(g.tryGo(() => 2)).toBe(true);
+    await g.wait();
+  });
+
+  it("Group never starts queued tasks after it is cancelled, and go() then starts nothing", async () => {
+    const g = new Group(background(), { limit: 1 });
+    const started: number[] = [];
+    const boom = new Error("boom");
+    g.go(async () => {
+      started.push(0);
+      await Promise.resolve();
+      throw boom;
+    });
+    for (let i = 1; i <= 5; i++) g.go(() => void started.push(i));
+    await expect(g.wait()).rejects.toBe(boom);
+    g.go(() => void started.push(99));
+    expect(g.tryGo(() => void started.push(100))).toBe(false);
+    await expect(g.wait()).rejects.toBe(boom);
+    expect(started).toEqual([0]);
+  });
+
+  it("Group.go() on a group whose parent is cancelled starts nothing and wait() reports the cancellation", async () => {
+    const [parent, cancel] = withCancel(background());
+    const g = new Group(parent);
+    cancel();
+    let called = false;
+    g.go(() => void (called = true));
+    await expect(g.wait()).rejects.toBe(Canceled);
+    expect(called).toBe(false);
+  });
+
+  it("await using a Group cancels what still runs and waits for its cleanup", async () => {
+    const log: string[] = [];
+    let inner: Context | undefined;
+    {
+      await using g = new Group(background());
+      g.go(async function* (ctx) {
+        inner = ctx;
+        try {
+          yield* until(new Promise(() => {}));
+        } finally {
+          await sleep(background(), 2);
+          log.push("task cleanup");
+        }
+      });
+      await turn();
+      expect(liveCounts().tasks).toBe(1);
+    }
+    log.push("scope left");
+    expect(log).toEqual(["task cleanup", "scope left"]);
+    expect(inner?.err).toBe(Canceled);
+  });
+
+  it("await using a Group rethrows a real failure, not the cancellation it caused", async () => {
+    const real = new Error("real");
+    const leave = async (): Promise<void> => {
+      await using g = new Group(background(), { failFast: false });
+      g.go(() => {
+        throw real;
+      });
+      g.go((ctx) => sleep(ctx, 1_000));
+      await turn();
+    };
+    await expect(leave()).rejects.toBe(real);
+  });
+
+  it("Group with failFast: false keeps siblings running and reports every failure in errors", async () => {
+    const g = new Group(background(), { failFast: false });
+    const e1 = new Error("one");
+    const e2 = new Error("two");
+    let finished = false;
+    g.go(() => {
+      throw e1;
+    });
+    g.go(async (ctx) => {
+      await sleep(ctx, 5);
+      finished = true;
+    });
+    g.go(async () => {
+      await Promise.resolve();
+      throw e2;
+    });
+    await expect(g.wait()).rejects.toBe(e1);
+    expect(finished).toBe(true);
+    expect(g.errors).toEqual([e1, e2]);
+    expect(cause(g.ctx)).toBe(e1);
+  });
+
+  it("Group keeps a cleanup failure in errors without letting it replace the first error", async () => {
+    const g = new Group(background());
+    const first = new Error("first");
+    const cleanup = new Error("cleanup");
+    g.go(async function* () {
+      try {
+        yield* until(new Promise(() => {}));
+      } finally {
+        // eslint-disable-next-line no-unsafe-finally -- the failure under test
+        throw cleanup;
+      }
+    });
+    g.go(async () => {
+      await turn();
+      throw first;
+    });
+    await expect(g.wait()).rejects.toBe(first);
+    expect(g.errors).toHaveLength(2);
+    expect((g.errors[1] as { error?: unknown }).error).toBe(cleanup);
+  });
+
+  it("Group rejects bad options and tasks with errors that name them", () => {
+    expect(() => new Group(background(), { limit: 0 })).toThrow(/Group: limit must be a whole number ≥ 1 or Infinity, received 0/);
+    expect(() => new Group(background(), { limit: 1.5 })).toThrow(RangeError);
+    expect(() => new Group(background(), { limit: "2" as never })).toThrow(TypeError);
+    expect(() => new Group(background(), { failFast: "yes" as never })).toThrow(/failFast must be a boolean/);
+    expect(() => new Group(null as never)).toThrow(/Group: parent must be a Context, received null/);
+    const g = new Group(background());
+    expect(() => g.go(42 as never)).toThrow(/Group.go: task must be a function, received 42/);
+    return g.wait();
+  });
+});

@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import { Canceled, background, sleep, until, withCancel } from "@tether/core";
+import { map, race } from "@tether/group";
+
+describe("race()", () => {
+  it("race() resolves with the first to fulfil after the losers were cancelled and their finally ran", async () => {
+    const log: string[] = [];
+    const loser = (name: string) =>
+      async function* () {
+        try {
+          yield* until(new Promise(() => {}));
+        } finally {
+          await sleep(background(), 1);
+          log.push(`${name} cleaned up`);
+        }
+      };
+    const out = await race(background(), loser("a"), async () => "winner", loser("b"));
+    log.push("race settled");
+    expect(out).toBe("winner");
+    expect(log).toHaveLength(3);
+    expect(log.slice(0, 2).sort()).toEqual(["a cleaned up", "b cleaned up"]);
+    expect(log[2]).toBe("race settled");
+  });
+
+  it("race() ignores failures while another task can still win", async () => {
+    const out = await race(
+      background(),
+      () => {
+        throw new Error("fast failure");
+      },
+      async () => {
+        await Promise.resolve();
+        return 5;
+      },
+    );
+    expect(out).toBe(5);
+  });
+
+  it("race() rejects with an AggregateError of every error, in task order, when all fail", async () => {
+    const a = new Error("a");
+    const b = new Error("b");
+    const err = await race(
+      background(),
+      async () => {
+        await Promise.resolve();
+        throw a;
+      },
+      () => {
+        throw b;
+      },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AggregateError);
+    expect((err as AggregateError).errors).toEqual([a, b]);
+  });
+
+  it("race() with no tasks rejects with an empty AggregateError, and on a cancelled context with ctx.err", async () => {
+    await expect(race(background())).rejects.toBeInstanceOf(AggregateError);
+    const [ctx, cancel] = withCancel(background());
+    cancel();
+    let called = false;
+    await expect(race(ctx, () => (called = true))).rejects.toBe(Canceled);
+    expect(called).toBe(false);
+  });
+});
+
+describe("map()", () => {
+  it("map() keeps input order whatever the finishing order", async () => {
+    const out = await map(background(), [30, 10, 20], async (ctx, ms, i) => {
+      await sleep(ctx, ms / 10);
+      return `${i}:${ms}`;
+    });
+    expect(out).toEqual(["0:30", "1:10", "2:20"]);
+  });
+
+  it("map() respects its limit", async () => {
+    let running = 0;
+    let peak = 0;
+    const items = Array.from({ length: 50 }, (_, i) => i);
+    const out = await map(
+      background(),
+      items,
+      async (_ctx, x) => {
+        running++;
+        peak = Math.max(peak, running);
+        await Promise.resolve();
+        running--;
+        return x * 2;
+      },
+      { limit: 4 },
+    );
+    expect(peak).toBe(4);
+    expect(out).toEqual(items.map((x) => x * 2));
+  });
+
+  it("map() accepts generator functions and iterables", async () => {
+    const out = await map(background(), new Set(["a", "b"]), async function* (_ctx, s) {
+      yield;
+      return s.toUpperCase();
+    });
+    expect(out).toEqual(["A", "B"]);
+  });
+
+  it("map() rejects with the first error and cancels the rest, which never start if queued", async () => {
+    const started: number[] = [];
+    const boom = new Error("boom");
+    const cancelled: number[] = [];
+    const p = map(
+      background(),
+      [0, 1, 2, 3, 4, 5],
+      async (ctx, x) => {
+        started.push(x);
+        if (x === 1) throw boom;
+        try {
+          await sleep(ctx, 1_000);
+        } catch (e) {
+          if (e === Canceled) cancelled.push(x);
+          throw e;
+        }
+      },
+      { limit: 2 },
+    );
+    await expect(p).rejects.toBe(boom);
+    expect(started).toEqual([0, 1]);
+    expect(cancelled).toEqual([0]);
+  });
+
+  it("map() rejects bad arguments naming them", async () => {
+    await expect(map(background(), 5 as never, () => 1)).rejects.toThrow(/map: items must be iterable, received 5/);
+    await expect(map(background(), [], null as never)).rejects.toThrow(/map: fn must be a function, received null/);
+    await expect(map(background(), [], () => 1, { limit: -1 })).rejects.toThrow(/map: limit must be a whole number/);
+  });
+});

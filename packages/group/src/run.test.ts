@@ -1,0 +1,103 @@
+import { describe, expect, expectTypeOf, it } from "vitest";
+import { Canceled, background, cause, sleep, until, withCancel, type Context } from "@tether/core";
+import { run } from "@tether/group";
+
+describe("run()", () => {
+  it("run() on a cancelled context rejects with ctx.err and calls no task", async () => {
+    const [ctx, cancel] = withCancel(background());
+    cancel();
+    let calls = 0;
+    await expect(run(ctx, () => calls++, () => calls++)).rejects.toBe(Canceled);
+    expect(calls).toBe(0);
+  });
+
+  it("run() with no tasks resolves with an empty tuple", async () => {
+    const out = await run(background());
+    expect(out).toEqual([]);
+    expectTypeOf(out).toEqualTypeOf<[]>();
+  });
+
+  it("run() resolves with each task's result in order, as an inferred tuple", async () => {
+    const out = await run(
+      background(),
+      () => 1,
+      async () => "two",
+      async function* () {
+        yield;
+        return { three: true } as const;
+      },
+    );
+    expectTypeOf(out).toEqualTypeOf<[number, string, { readonly three: true }]>();
+    expect(out).toEqual([1, "two", { three: true }]);
+  });
+
+  it("run() rejects with the first error, cancels the siblings with it as cause, and settles after their finally", async () => {
+    const log: string[] = [];
+    const first = new Error("first");
+    const contexts: Context[] = [];
+    const sibling = (name: string) =>
+      async function* (ctx: Context) {
+        contexts.push(ctx);
+        try {
+          yield* until(new Promise(() => {}));
+        } finally {
+          await sleep(background(), 2);
+          log.push(`${name} finally`);
+        }
+      };
+    const p = run(
+      background(),
+      sibling("a"),
+      async () => {
+        await Promise.resolve();
+        throw first;
+      },
+      sibling("b"),
+      async () => {
+        await sleep(background(), 1);
+        throw new Error("second");
+      },
+    ).catch((e: unknown) => {
+      log.push("run settled");
+      throw e;
+    });
+    await expect(p).rejects.toBe(first);
+    expect(log).toHaveLength(3);
+    expect(log.slice(0, 2).sort()).toEqual(["a finally", "b finally"]);
+    expect(log[2]).toBe("run settled");
+    for (const ctx of contexts) {
+      expect(ctx.err).toBe(Canceled);
+      expect(cause(ctx)).toBe(first);
+    }
+  });
+
+  it("run() counts a synchronous throw as an error", async () => {
+    const boom = new Error("sync");
+    let siblingCtx: Context | undefined;
+    await expect(
+      run(
+        background(),
+        (ctx) => {
+          siblingCtx = ctx;
+          return sleep(ctx, 1_000);
+        },
+        () => {
+          throw boom;
+        },
+      ),
+    ).rejects.toBe(boom);
+    expect(cause(siblingCtx as Context)).toBe(boom);
+  });
+
+  it("run() cancels its child context once it has settled, even on success", async () => {
+    let seen: Context | undefined;
+    await run(background(), (ctx) => {
+      seen = ctx;
+    });
+    expect(seen?.err).toBe(Canceled);
+  });
+
+  it("run() rejects a task that is not a function, naming it", async () => {
+    await expect(run(background(), () => 1, "nope" as never)).rejects.toThrow(/run: tasks\[1\] must be a function, received "nope"/);
+  });
+});
