@@ -15,7 +15,7 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ["packages/*/src/**/*.test.ts", "examples/**/*.test.ts"],
+    include: ["packages/*/src/**/*.test.ts", "examples/**/*.test.ts", "test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
     reporters: ["default", "json"],
     outputFile: { json: "./.vitest/report.json" },

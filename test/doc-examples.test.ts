@@ -1,0 +1,37 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+// @ts-expect-error -- a plain .mjs build script without type declarations
+import { extract, outDir } from "../scripts/doc-examples.mjs";
+
+type Example = { name: string; source: string };
+
+// Examples state their expectations with console.assert, which only logs in Node; here a false
+// assertion throws, so an example whose claim is wrong fails its test. console.log stays quiet.
+const original = { assert: console.assert, log: console.log };
+beforeEach(() => {
+  console.assert = (cond?: unknown, ...data: unknown[]): void => {
+    if (!cond) throw new Error(`console.assert failed${data.length > 0 ? `: ${data.map(String).join(" ")}` : ""}`);
+  };
+  console.log = () => {};
+});
+afterEach(() => {
+  console.assert = original.assert;
+  console.log = original.log;
+});
+
+const examples = (extract as () => Example[])();
+
+describe("documentation examples", () => {
+  it("every package documents its API with examples", () => {
+    expect(examples.length).toBeGreaterThan(20);
+  });
+
+  for (const ex of examples) {
+    it(`the example at ${ex.source} runs and its assertions hold`, async () => {
+      const file = join(outDir as string, `${ex.name}.ts`);
+      expect(readFileSync(file, "utf8")).toContain(ex.source);
+      await import(/* @vite-ignore */ file);
+    });
+  }
+});
