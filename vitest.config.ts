@@ -9,7 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@tether\/core$/, replacement: src("core", "index") },
-      { find: /^@tether\/core\/(testing|internal)$/, replacement: src("core", "$1") },
+      { find: /^@tether\/core\/(testing|internal|debug)$/, replacement: src("core", "$1") },
       { find: /^@tether\/group$/, replacement: src("group", "index") },
       { find: /^@tether\/sync$/, replacement: src("sync", "index") },
     ],
@@ -20,5 +20,8 @@ export default defineConfig({
     reporters: ["default", "json"],
     outputFile: { json: "./.vitest/report.json" },
     typecheck: { enabled: false },
+    // Leak-detection tests force a garbage collection to see FinalizationRegistry reports.
+    pool: "forks",
+    poolOptions: { forks: { execArgv: ["--expose-gc"] } },
   },
 });

@@ -33,7 +33,7 @@ export function afterFunc(ctx: Context, fn: () => void): () => boolean {
     state = STARTED;
     fn();
   };
-  const sub = c.err === undefined ? subscribe(c, () => queueMicrotask(call)) : undefined;
+  const sub = c.err === undefined ? subscribe(c, () => queueMicrotask(call), `afterFunc(${fn.name || "anonymous"})`) : undefined;
   if (c.err !== undefined) queueMicrotask(call);
   return () => {
     if (state !== PENDING) return false;

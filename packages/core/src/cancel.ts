@@ -1,5 +1,5 @@
 import { Ctx, type Context, asContext } from "./context.js";
-import { live } from "./counters.js";
+import { hooks, live } from "./counters.js";
 import { Canceled } from "./errors.js";
 
 /** A member of a cancel node's list: a child node, or a subscriber waiting for the cancel. */
@@ -102,6 +102,8 @@ export class Sub {
     readonly _fn: (err: Error) => void,
     /** For a foreign context: the hidden node that holds the signal listener. */
     readonly _holder: CancelNode | null,
+    /** What the subscriber waits for, as `dump()` shows it: "sleep(100ms)", "Mutex.lock". */
+    readonly _label: string,
   ) {}
 
   /** Withdraws the subscription; after it the callback never runs. Idempotent. */
@@ -173,20 +175,20 @@ export function attach(node: CancelNode, parent: Context): void {
 
 /**
  * Subscribes `fn` to the cancellation of `ctx`, which the caller has checked is still alive.
- * Returns null when `ctx` can never be cancelled.
+ * Returns null when `ctx` can never be cancelled. `label` names the wait in `dump()`.
  */
-export function subscribe(ctx: Context, fn: (err: Error) => void): Sub | null {
+export function subscribe(ctx: Context, fn: (err: Error) => void, label = "waiter"): Sub | null {
   const src = ctx instanceof Ctx ? ctx._src : ctx;
   if (src === null) return null;
   if (src instanceof CancelNode) {
-    const sub = new Sub(fn, null);
+    const sub = new Sub(fn, null, label);
     append(src, sub);
     return sub;
   }
   // A foreign context: a hidden node owns the one signal listener, and the sub hangs from it.
   const holder = new CancelNode(ctx, Kind.Hidden, undefined);
   attach(holder, ctx);
-  const sub = new Sub(fn, holder);
+  const sub = new Sub(fn, holder, label);
   if (holder.err !== undefined) queueMicrotask(() => fn(holder.err as Error));
   else append(holder, sub);
   return sub;
@@ -252,6 +254,7 @@ function release(n: CancelNode): void {
     n._resolve = undefined;
   }
   if (n._ac !== undefined) n._ac.abort(n._cause);
+  if (hooks.released !== undefined) hooks.released(n);
 }
 
 /**
@@ -272,7 +275,9 @@ export function withCancel(parent: Context): [ctx: Context, cancel: () => void] 
   const p = asContext(parent, "withCancel");
   const node = new CancelNode(p, Kind.Cancel, p.deadline);
   attach(node, p);
-  return [node, () => cancelNode(node, Canceled, undefined)];
+  const cancel = (): void => cancelNode(node, Canceled, undefined);
+  if (hooks.created !== undefined) hooks.created(node, cancel);
+  return [node, cancel];
 }
 
 /**
@@ -292,7 +297,9 @@ export function withCancelCause(parent: Context): [ctx: Context, cancel: (cause?
   const p = asContext(parent, "withCancelCause");
   const node = new CancelNode(p, Kind.CancelCause, p.deadline);
   attach(node, p);
-  return [node, (c?: unknown) => cancelNode(node, Canceled, c)];
+  const cancel = (c?: unknown): void => cancelNode(node, Canceled, c);
+  if (hooks.created !== undefined) hooks.created(node, cancel);
+  return [node, cancel];
 }
 
 /**

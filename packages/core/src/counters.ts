@@ -20,3 +20,16 @@ export const live = {
 
 /** @internal */
 export type LiveCounts = { -readonly [K in keyof typeof live]: number };
+
+/**
+ * Debug hooks, unset unless a debug or testing feature turned them on (trace, leak tracking), so
+ * the hot paths pay one `undefined` check for them.
+ *
+ * @internal
+ */
+export const hooks: {
+  /** Called for every context a `with*` function derives, with its cancel function if it has one. */
+  created: ((ctx: object, cancel: (() => void) | undefined) => void) | undefined;
+  /** Called for every cancel node as its cancellation is finished. */
+  released: ((node: object) => void) | undefined;
+} = { created: undefined, released: undefined };

@@ -1,5 +1,6 @@
 import { CancelNode, Kind, attach, cancelNode } from "./cancel.js";
 import { type Context, asContext, describe } from "./context.js";
+import { hooks } from "./counters.js";
 import { Canceled, DeadlineExceeded } from "./errors.js";
 import { armAt, checkMs } from "./timer.js";
 
@@ -19,6 +20,7 @@ function deadlineNode(p: Context, at: number, cause: unknown, kind: Kind): [Cont
   node._atCause = cause;
   attach(node, p);
   const cancel = (): void => cancelNode(node, Canceled, undefined);
+  if (hooks.created !== undefined) hooks.created(node, cancel);
   // When the parent's deadline comes first, its expiry reaches this node; no timer of our own.
   if (node.err !== undefined || parentFirst || at === Infinity) return [node, cancel];
   if (at <= Date.now()) expire(node);

@@ -1,3 +1,4 @@
+import { hooks } from "./counters.js";
 import { Ctx, type Context, asContext, never, neverAborts } from "./context.js";
 
 class DetachedCtx extends Ctx {
@@ -37,5 +38,7 @@ class DetachedCtx extends Ctx {
  * ```
  */
 export function withoutCancel(parent: Context): Context {
-  return new DetachedCtx(asContext(parent, "withoutCancel"));
+  const ctx = new DetachedCtx(asContext(parent, "withoutCancel"));
+  if (hooks.created !== undefined) hooks.created(ctx, undefined);
+  return ctx;
 }

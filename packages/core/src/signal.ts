@@ -1,5 +1,6 @@
 import { CancelNode, Kind, attach, cancelNode, follow } from "./cancel.js";
 import { type Context, asContext, describe } from "./context.js";
+import { hooks } from "./counters.js";
 import { Canceled, DeadlineExceeded } from "./errors.js";
 
 /** A reason that says the signal timed out (AbortSignal.timeout's) maps to DeadlineExceeded. */
@@ -42,5 +43,7 @@ export function withSignal(parent: Context, signal: AbortSignal): [ctx: Context,
     if (signal.aborted) cancelNode(node, errFor(signal.reason), signal.reason);
     else follow(node, signal, () => errFor(signal.reason));
   }
-  return [node, () => cancelNode(node, Canceled, undefined)];
+  const cancel = (): void => cancelNode(node, Canceled, undefined);
+  if (hooks.created !== undefined) hooks.created(node, cancel);
+  return [node, cancel];
 }

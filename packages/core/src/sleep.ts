@@ -24,7 +24,7 @@ export function sleep(ctx: Context, ms: number): Promise<void> {
       if (state.timer !== undefined) disarm(state.timer);
       state.timer = undefined;
       reject(e);
-    });
+    }, `sleep(${ms}ms)`);
     if (ms === Infinity) return;
     armAt(
       Date.now() + ms,

@@ -29,6 +29,26 @@ export type TaskResult<F> = F extends (ctx: Context) => infer R
     : Awaited<R>
   : never;
 
+/** What `dump()` knows of a running task. */
+export class TaskRecord {
+  /** "running", "at a checkpoint", or what it waits for: "until(<Promise>)". */
+  state = "running";
+  constructor(
+    readonly name: string,
+    readonly ctx: Context,
+    public generator: boolean,
+  ) {}
+}
+
+/** Every task runTask has started and that has not settled, for `dump()`. */
+export const running = new Set<TaskRecord>();
+
+/** Options for {@link runTask}. */
+export interface RunTaskOptions {
+  /** How `dump()` names the task. Default: the function's name. */
+  name?: string;
+}
+
 /** The instruction `until` yields: a promise for the driver to race against the context. */
 class Until {
   constructor(readonly promise: PromiseLike<unknown>) {}
@@ -67,13 +87,13 @@ const now: () => number =
 type Step = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Races `p` against the context: settles with p's outcome, or with ctx.err if cancelled first. */
-function race(ctx: Context, p: PromiseLike<unknown>): Promise<Step> {
+function race(ctx: Context, p: PromiseLike<unknown>, label: string): Promise<Step> {
   return new Promise<Step>((resolve) => {
     let done = false;
     const sub = subscribe(ctx, (error) => {
       done = true;
       resolve({ ok: false, error });
-    });
+    }, label);
     // Handlers are attached at once, so a promise abandoned by cancellation that rejects later
     // is already handled and never reported as unhandled.
     Promise.resolve(p).then(
@@ -102,12 +122,17 @@ function isIterator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> 
 }
 
 /** Drives a generator task to completion; see runTask for the protocol. */
-async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown> | Generator<unknown, unknown, unknown>): Promise<unknown> {
+async function drive(
+  ctx: Context,
+  gen: AsyncGenerator<unknown, unknown, unknown> | Generator<unknown, unknown, unknown>,
+  rec: TaskRecord,
+): Promise<unknown> {
   let step: Step = { ok: true, value: undefined };
   let cancellation: Error | undefined;
   let slice = now();
   for (;;) {
     let r: IteratorResult<unknown, unknown>;
+    rec.state = "running";
     try {
       r = await (step.ok ? gen.next(step.value) : gen.throw(step.error));
     } catch (error) {
@@ -123,6 +148,7 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       step = { ok: false, error: err };
     } else if (y === undefined) {
       if (now() - slice >= SLICE_MS) {
+        rec.state = "at a checkpoint";
         await new Promise<void>((resolve) => macrotask(resolve));
         slice = now();
         const late = ctx.err;
@@ -134,7 +160,8 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       }
       step = { ok: true, value: undefined };
     } else if (y instanceof Until) {
-      step = await race(ctx, y.promise);
+      rec.state = `until(${describe(y.promise)})`;
+      step = await race(ctx, y.promise, `task ${rec.name}: ${rec.state}`);
       if (!step.ok && step.error === ctx.err) cancellation = step.error as Error;
       slice = now();
     } else {
@@ -165,6 +192,9 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
  * what cleanup threw and whose `suppressed` is the cancellation, or resolves with the value if the
  * task caught the cancellation and returned.
  *
+ * While it runs, the task is listed by `dump()` from `@tether/core/debug` under its context, by
+ * `options.name` or the function's name, with what a generator waits for.
+ *
  * @example Cleanup runs before runTask settles
  * ```ts
  * import { background, withCancel, runTask, Canceled } from "@tether/core";
@@ -182,17 +212,25 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
  * console.assert(log[0] === "released");
  * ```
  */
-export async function runTask<T>(ctx: Context, task: Task<T>): Promise<T> {
+export async function runTask<T>(ctx: Context, task: Task<T>, options?: RunTaskOptions): Promise<T> {
   const c = asContext(ctx, "runTask", "ctx");
   asFunction(task, "runTask", "task");
+  const name = options?.name ?? task.name;
+  if (typeof name !== "string") throw new TypeError(`runTask: options.name must be a string, received ${describe(name)}`);
   const err = c.err;
   if (err !== undefined) throw err;
   live.tasks++;
+  const rec = new TaskRecord(name === "" ? "anonymous" : name, c, false);
+  running.add(rec);
   try {
     const out = task(c);
-    if (isIterator(out)) return (await drive(c, out)) as T;
+    if (isIterator(out)) {
+      rec.generator = true;
+      return (await drive(c, out, rec)) as T;
+    }
     return await out;
   } finally {
+    running.delete(rec);
     live.tasks--;
   }
 }

@@ -3,6 +3,7 @@ import { type Context, Ctx, asContext } from "./context.js";
 import { type LiveCounts, live } from "./counters.js";
 
 export type { LiveCounts } from "./counters.js";
+export { trackLeaks, type LeakReport, type LeakTracker } from "./leaks.js";
 
 /**
  * liveCounts returns a snapshot of what Tether holds right now, across every package of the

@@ -1,3 +1,4 @@
+import { hooks } from "./counters.js";
 import { type Context, type Key, ValueCtx, asContext, describe, isKey } from "./context.js";
 
 /**
@@ -21,5 +22,7 @@ export function withValue<T>(parent: Context, key: Key<T>, value: T): Context {
   if (!isKey(key)) {
     throw new TypeError(`withValue: key must be a Key made by createKey(), received ${describe(key)}`);
   }
-  return new ValueCtx(p, key, value);
+  const ctx = new ValueCtx(p, key, value);
+  if (hooks.created !== undefined) hooks.created(ctx, undefined);
+  return ctx;
 }

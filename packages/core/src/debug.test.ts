@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { background, createKey, runTask, sleep, until, withCancel, withCancelCause, withTimeout, withValue } from "@tether/core";
+import { derivationTrace, dump, enableTrace, nameContext } from "@tether/core/debug";
+import { trackLeaks, type LeakReport } from "@tether/core/testing";
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Collects garbage until FinalizationRegistry callbacks had a chance to run. */
+async function collect(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("these tests need node --expose-gc (set in vitest.config.ts)");
+  for (let i = 0; i < 5; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
+afterEach(() => enableTrace(false));
+
+describe("dump()", () => {
+  it("dump() shows children, their state and deadline, the waits on them and the tasks running", async () => {
+    const [root, cancelRoot] = withCancel(background());
+    nameContext(root, "crawler");
+    const rid = createKey<string>("rid");
+    const [req, cancelReq] = withTimeout(withValue(root, rid, "r-1"), 60_000);
+    const [gone, cancelGone] = withCancelCause(root);
+    cancelGone(new Error("done"));
+    const napping = sleep(req, 60_000).catch(() => {});
+    const task = runTask(
+      req,
+      async function* fetchPage() {
+        yield* until(new Promise(() => {}));
+      },
+      { name: "fetch page 1" },
+    ).catch(() => {});
+    await turn();
+    const out = dump(root);
+    const lines = out.split("\n");
+    expect(lines[0]).toBe('background().withCancel() "crawler" [alive]');
+    expect(out).toMatch(/└─ \.withValue\(rid, "r-1"\)\.withTimeout\(.* \[alive, deadline in \d+ms\]/);
+    expect(out).toContain('task "fetch page 1" (generator): until(<Promise>)');
+    expect(out).toContain("sleep(60000ms)");
+    expect(out).not.toContain("withCancelCause");
+    expect(gone.err).toBeDefined();
+    cancelRoot();
+    cancelReq();
+    await Promise.all([napping, task]);
+    expect(dump(root)).toBe('background().withCancel() "crawler" [context canceled]');
+  });
+
+  it("dump() of a cancelled context reports its cause", () => {
+    const [ctx, cancel] = withCancelCause(background());
+    cancel(new Error("shutting down"));
+    expect(dump(ctx)).toContain('context canceled, cause Error("shutting down")');
+  });
+
+  it("dump() shows ages once tracing is on", () => {
+    enableTrace();
+    const [ctx, cancel] = withCancel(background());
+    expect(dump(ctx)).toMatch(/\[alive, age \d+ms\]/);
+    cancel();
+  });
+});
+
+describe("derivationTrace()", () => {
+  it("derivationTrace() lists the chain newest first with the stack of each traced derivation", () => {
+    enableTrace();
+    const [a, cancelA] = withCancel(background());
+    const b = withValue(a, createKey<number>("n"), 1);
+    const trace = derivationTrace(b);
+    const headers = trace.split("\n").filter((l) => !l.startsWith("    "));
+    expect(headers).toEqual(['background().withCancel().withValue(n, 1)', "background().withCancel()", "background()"]);
+    expect(trace).toContain("debug.test.ts");
+    cancelA();
+  });
+
+  it("derivationTrace() without tracing still prints the lineage", () => {
+    const [a, cancelA] = withCancel(background());
+    expect(derivationTrace(a)).toBe("background().withCancel()\nbackground()");
+    cancelA();
+  });
+});
+
+describe("trackLeaks()", () => {
+  it("trackLeaks() reports a context whose cancel function was dropped, with where it was made", async () => {
+    const seen: LeakReport[] = [];
+    const tracker = trackLeaks({ onLeak: (l) => seen.push(l) });
+    try {
+      (function forgetful() {
+        const [ctx] = withCancel(background());
+        void ctx;
+      })();
+      (function careful() {
+        const [, cancel] = withCancel(background());
+        cancel();
+      })();
+      await collect();
+      expect(tracker.leaks).toHaveLength(1);
+      expect(seen).toEqual(tracker.leaks);
+      expect(tracker.leaks[0]?.context).toBe("background().withCancel()");
+      expect(tracker.leaks[0]?.stack).toContain("forgetful");
+      expect(tracker.leaks[0]?.timer).toBe(false);
+    } finally {
+      tracker.stop();
+    }
+  });
+
+  it("trackLeaks() reports a lost withTimeout with its timer still armed", async () => {
+    const tracker = trackLeaks();
+    let cancelLater: () => void = () => {};
+    try {
+      const [parent, cancelParent] = withCancel(background());
+      cancelLater = cancelParent;
+      (function lostTimeout() {
+        withTimeout(parent, 60_000);
+      })();
+      await collect();
+      expect(tracker.leaks.map((l) => [l.context.split(".withTimeout")[0], l.timer])).toEqual([["background().withCancel()", true]]);
+    } finally {
+      cancelLater();
+      tracker.stop();
+    }
+  });
+
+  it("trackLeaks() does not report children cancelled through their parent", async () => {
+    const tracker = trackLeaks();
+    try {
+      const [parent, cancelParent] = withCancel(background());
+      (function dropped() {
+        for (let i = 0; i < 10; i++) withCancel(parent);
+      })();
+      cancelParent();
+      await collect();
+      expect(tracker.leaks).toEqual([]);
+    } finally {
+      tracker.stop();
+    }
+  });
+});

@@ -1,0 +1,200 @@
+import { CancelNode, Kind, Sub, cause } from "./cancel.js";
+import { type Context, Ctx, ValueCtx, asContext, describe } from "./context.js";
+import { hooks } from "./counters.js";
+import { running, type TaskRecord } from "./task.js";
+
+type Birth = { at: number; stack: string };
+
+/** Creation time and stack of each context derived while tracing is on. */
+let births: WeakMap<object, Birth> | undefined;
+/** Names given with `nameContext`, shown by `dump()`. */
+const names = new WeakMap<object, string>();
+
+const clock = (): number => (typeof performance === "object" ? performance.now() : Date.now());
+
+/**
+ * enableTrace starts (or, with `false`, stops) recording the time and the call stack at which each
+ * context is derived, for {@link derivationTrace} and the ages in {@link dump}. Debug only: it
+ * captures a stack per derivation, which costs microseconds where deriving costs nanoseconds
+ * (see BENCHMARKS.md). It chains with leak tracking (`trackLeaks`) if that is on.
+ *
+ * @example
+ * ```ts
+ * import { background, withCancel } from "@tether/core";
+ * import { enableTrace, derivationTrace } from "@tether/core/debug";
+ * enableTrace();
+ * const [ctx, cancel] = withCancel(background());
+ * console.assert(derivationTrace(ctx).includes("withCancel()"));
+ * cancel();
+ * enableTrace(false);
+ * ```
+ */
+export function enableTrace(on = true): void {
+  if (on === (births !== undefined)) return;
+  if (!on) {
+    births = undefined;
+    if (hooks.created === recordBirth) hooks.created = previous;
+    previous = undefined;
+    return;
+  }
+  births = new WeakMap();
+  previous = hooks.created;
+  hooks.created = recordBirth;
+}
+
+let previous: typeof hooks.created;
+
+function recordBirth(ctx: object, cancel: (() => void) | undefined): void {
+  births?.set(ctx, { at: clock(), stack: callerStack() });
+  previous?.(ctx, cancel);
+}
+
+const OWN = /[\\/]packages[\\/]core[\\/](src|dist)[\\/]|[\\/]@tether[\\/]core[\\/]/;
+const TEST = /\.test\.[jt]s/;
+
+/** The stack of the user code that derived a context: Tether's own frames are dropped. */
+export function callerStack(): string {
+  // V8 keeps 10 frames by default, and Tether's own frames would use up most of them.
+  const E = Error as { stackTraceLimit?: number };
+  const limit = E.stackTraceLimit;
+  E.stackTraceLimit = 40;
+  const lines = (new Error().stack ?? "").split("\n").slice(1);
+  if (limit !== undefined) E.stackTraceLimit = limit;
+  return lines
+    .filter((l) => !(OWN.test(l) && !TEST.test(l)))
+    .map((l) => l.trim())
+    .join("\n");
+}
+
+/**
+ * derivationTrace renders the chain from `ctx` up to its root, newest first: each layer's lineage
+ * and, for layers derived while {@link enableTrace} was on, where it was derived.
+ *
+ * @example
+ * ```ts
+ * import { background, withCancel } from "@tether/core";
+ * import { derivationTrace } from "@tether/core/debug";
+ * const [ctx, cancel] = withCancel(background());
+ * console.assert(derivationTrace(ctx).split("\n")[0] === "background().withCancel()");
+ * cancel();
+ * ```
+ */
+export function derivationTrace(ctx: Context): string {
+  const out: string[] = [];
+  let c: Context | undefined = asContext(ctx, "derivationTrace", "ctx");
+  while (c !== undefined) {
+    out.push(String(c));
+    const b = births?.get(c);
+    if (b !== undefined) out.push(...b.stack.split("\n").map((l) => `    ${l}`));
+    c = parentOf(c);
+  }
+  return out.join("\n");
+}
+
+function parentOf(c: Context): Context | undefined {
+  if (c instanceof CancelNode || c instanceof ValueCtx) return c._parent;
+  const p = (c as { _parent?: unknown })._parent;
+  return p instanceof Ctx ? p : undefined;
+}
+
+/**
+ * nameContext gives `ctx` a name that {@link dump} shows beside it (a group, a request).
+ *
+ * @example
+ * ```ts
+ * import { background, withCancel } from "@tether/core";
+ * import { dump, nameContext } from "@tether/core/debug";
+ * const [ctx, cancel] = withCancel(background());
+ * nameContext(ctx, "request 7");
+ * console.assert(dump(ctx).includes('"request 7"'));
+ * cancel();
+ * ```
+ */
+export function nameContext(ctx: Context, name: string): void {
+  asContext(ctx, "nameContext", "ctx");
+  if (typeof name !== "string") throw new TypeError(`nameContext: name must be a string, received ${describe(name)}`);
+  names.set(ctx, name);
+}
+
+function state(c: Context): string {
+  const parts: string[] = [];
+  const err = c.err;
+  if (err === undefined) parts.push("alive");
+  else {
+    const why = cause(c);
+    parts.push(why === err ? err.message : `${err.message}, cause ${describe(why)}`);
+  }
+  const d = c.deadline;
+  if (d !== undefined && err === undefined) parts.push(`deadline in ${Math.max(0, Math.round(d - Date.now()))}ms`);
+  const b = births?.get(c);
+  if (b !== undefined) parts.push(`age ${Math.round(clock() - b.at)}ms`);
+  const n = names.get(c);
+  return `${n !== undefined ? `${JSON.stringify(n)} ` : ""}[${parts.join(", ")}]`;
+}
+
+/** Whether `c`'s chain of parents passes through `root` (or is `root`). */
+function below(c: Context, root: Context): boolean {
+  for (let x: Context | undefined = c; x !== undefined; x = parentOf(x)) if (x === root) return true;
+  return false;
+}
+
+function rel(c: Context, root: Context): string {
+  const s = String(c);
+  const r = String(root);
+  return s.startsWith(r) && s !== r ? s.slice(r.length) : s;
+}
+
+function taskLine(t: TaskRecord, at: Context): string {
+  const where = t.ctx === at ? "" : ` on ${rel(t.ctx, at)}`;
+  return `task ${JSON.stringify(t.name)}${t.generator ? " (generator)" : ""}${where}: ${t.state}`;
+}
+
+/**
+ * dump renders the live tree below `ctx`: each context's lineage, state (alive, or why it ended),
+ * remaining deadline, name and — with {@link enableTrace} on — age; and under each, the tasks
+ * running on it (with what a generator task waits for) and the waits subscribed to it (a sleep, a
+ * lock, a channel, an afterFunc). Cancelled children have already unlinked and are not shown.
+ * Meant for a log line or a test failure message.
+ *
+ * @example
+ * ```ts
+ * import { background, withCancel, sleep } from "@tether/core";
+ * import { dump } from "@tether/core/debug";
+ * const [ctx, cancel] = withCancel(background());
+ * const napping = sleep(ctx, 60_000).catch(() => {});
+ * console.assert(dump(ctx).includes("sleep(60000ms)"));
+ * cancel();
+ * await napping;
+ * ```
+ */
+export function dump(ctx: Context): string {
+  const root = asContext(ctx, "dump", "ctx");
+  const lines = [`${String(root)} ${state(root)}`];
+  const tasksBy = new Map<Context, TaskRecord[]>();
+  for (const t of running) {
+    if (!below(t.ctx, root)) continue;
+    const src = t.ctx instanceof Ctx && t.ctx._src instanceof CancelNode && below(t.ctx._src, root) ? t.ctx._src : root;
+    const list = tasksBy.get(src) ?? [];
+    list.push(t);
+    tasksBy.set(src, list);
+  }
+  const walk = (node: Context, indent: string): void => {
+    const items: Array<{ text: string; node?: CancelNode }> = [];
+    for (const t of tasksBy.get(node) ?? []) items.push({ text: taskLine(t, node) });
+    const src = node instanceof Ctx ? node._src : null;
+    if (src instanceof CancelNode && (src === node || node === root)) {
+      for (let m = src._head; m !== null; m = m._next) {
+        if (m instanceof Sub) items.push({ text: m._label });
+        else if (m._kind === Kind.Hidden) for (let h = m._head; h !== null; h = h._next) items.push({ text: h instanceof Sub ? h._label : String(h) });
+        else if (below(m, node)) items.push({ text: `${rel(m, node)} ${state(m)}`, node: m });
+      }
+    }
+    items.forEach((item, i) => {
+      const last = i === items.length - 1;
+      lines.push(`${indent}${last ? "└─ " : "├─ "}${item.text}`);
+      if (item.node !== undefined) walk(item.node, `${indent}${last ? "   " : "│  "}`);
+    });
+  };
+  walk(root, "");
+  return lines.join("\n");
+}
