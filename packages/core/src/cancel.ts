@@ -1,6 +1,6 @@
-import { Ctx, type Context, asContext } from "./context.js";
+import { Ctx, type Context, asContext, background } from "./context.js";
 import { hooks, live } from "./counters.js";
-import { Canceled } from "./errors.js";
+import { Canceled, DeadlineExceeded } from "./errors.js";
 
 /** A member of a cancel node's list: a child node, or a subscriber waiting for the cancel. */
 type Member = CancelNode | Sub;
@@ -36,8 +36,10 @@ export class CancelNode extends Ctx {
   _ac: AbortController | undefined = undefined;
   /** The deadline timer, while armed. */
   _timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** `abort` listeners on signals Tether does not own, removed by the first cancel. */
-  _foreign: Array<[AbortSignal, () => void]> | undefined = undefined;
+  /** For a bridge: its one `abort` listener on a signal Tether does not own. */
+  _listener: [AbortSignal, () => void] | undefined = undefined;
+  /** For withSignal: its subscription to the signal's bridge, withdrawn by the first cancel. */
+  _follow: Sub | undefined = undefined;
   /** For deadline nodes: this node's own deadline (which may be later than `deadline`). */
   _at = 0;
   /** For deadline nodes: the cause reported when the deadline passes. */
@@ -82,7 +84,8 @@ export class CancelNode extends Ctx {
         return p;
       default: {
         const at = this._at;
-        const when = Number.isFinite(at) ? new Date(at).toISOString() : String(at);
+        // Date covers ±8.64e15 ms; a later (but finite) deadline prints as its number.
+        const when = Math.abs(at) <= 8.64e15 ? new Date(at).toISOString() : `${at}ms`;
         const left = this.err !== undefined ? this.err.message : `${Math.max(0, at - Date.now())}ms left`;
         return `${p}.${this._kind === Kind.Timeout ? "withTimeout" : "withDeadline"}(${when} [${left}])`;
       }
@@ -100,8 +103,6 @@ export class Sub {
   _next: Member | null = null;
   constructor(
     readonly _fn: (err: Error) => void,
-    /** For a foreign context: the hidden node that holds the signal listener. */
-    readonly _holder: CancelNode | null,
     /** What the subscriber waits for, as `dump()` shows it: "sleep(100ms)", "Mutex.lock". */
     readonly _label: string,
   ) {}
@@ -109,7 +110,6 @@ export class Sub {
   /** Withdraws the subscription; after it the callback never runs. Idempotent. */
   off(): void {
     if (this._owner !== null) unlink(this);
-    if (this._holder !== null) cancelNode(this._holder, Canceled, undefined);
   }
 }
 
@@ -131,7 +131,10 @@ function unlink(m: Member): void {
   if (m._next !== null) m._next._prev = m._prev;
   else o._tail = m._prev;
   m._owner = m._prev = m._next = null;
-  if (o._head === null) live.nodesWithChildren--;
+  if (o._head === null) {
+    live.nodesWithChildren--;
+    if (o instanceof Bridge) o._drop();
+  }
 }
 
 /** The error a foreign context reports, defaulting to Canceled for one that reports none. */
@@ -140,12 +143,72 @@ function foreignErr(ctx: Context): Error {
   return e instanceof Error ? e : Canceled;
 }
 
-/** Makes a node follow `signal`: an abort cancels it with the given error and the signal's reason. */
-export function follow(node: CancelNode, signal: AbortSignal, errOf: () => Error): void {
-  const listener = (): void => cancelNode(node, errOf(), signal.reason);
-  signal.addEventListener("abort", listener);
-  (node._foreign ??= []).push([signal, listener]);
-  live.foreignListeners++;
+/**
+ * Bridge carries the cancellation of a signal Tether does not own into the tree. It holds the one
+ * `abort` listener that every Tether context following that signal (or that foreign context)
+ * shares, so a thousand live children of a server's signal add one listener, not a thousand —
+ * Node warns past ten. It drops its listener when its last follower leaves, so a long-lived
+ * signal gathers nothing.
+ */
+class Bridge extends CancelNode {
+  constructor(
+    parent: Context,
+    private readonly _map: WeakMap<object, Bridge>,
+    private readonly _key: object,
+    signal: AbortSignal,
+    errOf: () => Error,
+  ) {
+    super(parent, Kind.Hidden, undefined);
+    const listener = (): void => {
+      this._map.delete(this._key);
+      cancelNode(this, errOf(), signal.reason);
+    };
+    signal.addEventListener("abort", listener);
+    this._listener = [signal, listener];
+    live.foreignListeners++;
+    _map.set(_key, this);
+  }
+
+  /** Called when the last follower unlinked: release the listener and forget the bridge. */
+  _drop(): void {
+    this._map.delete(this._key);
+    release(this);
+  }
+}
+
+const contextBridges = new WeakMap<object, Bridge>();
+const signalBridges = new WeakMap<object, Bridge>();
+
+/** A reason that says the signal timed out (AbortSignal.timeout's) maps to DeadlineExceeded. */
+export function errForReason(reason: unknown): Error {
+  return reason instanceof Error && reason.name === "TimeoutError" ? DeadlineExceeded : Canceled;
+}
+
+/**
+ * The node whose list a follower of foreign context `ctx` joins: the Tether node owning its signal
+ * (a wrapper around a Tether context), else the context's bridge. Undefined if its signal has
+ * already aborted.
+ */
+function ownerOf(ctx: Context): CancelNode | undefined {
+  const signal = ctx.signal;
+  const owner = owners.get(signal) ?? contextBridges.get(ctx);
+  if (owner !== undefined || signal.aborted) return owner;
+  return new Bridge(ctx, contextBridges, ctx, signal, () => foreignErr(ctx));
+}
+
+/**
+ * Makes `node` also follow `signal`: an abort cancels it with `errForReason(reason)` and the
+ * reason as cause. The caller has checked that the signal has not aborted.
+ */
+export function followSignal(node: CancelNode, signal: AbortSignal): void {
+  const owner = owners.get(signal) ?? signalBridges.get(signal) ?? new Bridge(background(), signalBridges, signal, signal, () => errForReason(signal.reason));
+  const sub = new Sub((err) => cancelNode(node, err, signal.reason), "withSignal");
+  if (owner.err !== undefined) {
+    cancelNode(node, owner.err, owner._cause);
+    return;
+  }
+  append(owner, sub);
+  node._follow = sub;
 }
 
 /**
@@ -155,17 +218,11 @@ export function follow(node: CancelNode, signal: AbortSignal, errOf: () => Error
 export function attach(node: CancelNode, parent: Context): void {
   const src = parent instanceof Ctx ? parent._src : parent;
   if (src === null) return;
-  let owner = src instanceof CancelNode ? src : undefined;
+  const owner = src instanceof CancelNode ? src : ownerOf(src as Context);
   if (owner === undefined) {
-    const signal = (src as Context).signal;
-    owner = owners.get(signal);
-    if (owner === undefined) {
-      if (signal.aborted) {
-        node.err = foreignErr(src as Context);
-        node._cause = signal.reason;
-      } else follow(node, signal, () => foreignErr(src as Context));
-      return;
-    }
+    node.err = foreignErr(src as Context);
+    node._cause = (src as Context).signal.reason;
+    return;
   }
   if (owner.err !== undefined) {
     node.err = owner.err;
@@ -180,17 +237,13 @@ export function attach(node: CancelNode, parent: Context): void {
 export function subscribe(ctx: Context, fn: (err: Error) => void, label = "waiter"): Sub | null {
   const src = ctx instanceof Ctx ? ctx._src : ctx;
   if (src === null) return null;
-  if (src instanceof CancelNode) {
-    const sub = new Sub(fn, null, label);
-    append(src, sub);
-    return sub;
-  }
-  // A foreign context: a hidden node owns the one signal listener, and the sub hangs from it.
-  const holder = new CancelNode(ctx, Kind.Hidden, undefined);
-  attach(holder, ctx);
-  const sub = new Sub(fn, holder, label);
-  if (holder.err !== undefined) queueMicrotask(() => fn(holder.err as Error));
-  else append(holder, sub);
+  const owner = src instanceof CancelNode ? src : ownerOf(src as Context);
+  const sub = new Sub(fn, label);
+  if (owner === undefined || owner.err !== undefined) {
+    // A foreign context whose signal aborted while its err still read undefined.
+    const err = owner?.err ?? foreignErr(src as Context);
+    queueMicrotask(() => fn(err));
+  } else append(owner, sub);
   return sub;
 }
 
@@ -241,13 +294,16 @@ function release(n: CancelNode): void {
     n._timer = undefined;
     live.timers--;
   }
-  const f = n._foreign;
+  const l = n._listener;
+  if (l !== undefined) {
+    n._listener = undefined;
+    l[0].removeEventListener("abort", l[1]);
+    live.foreignListeners--;
+  }
+  const f = n._follow;
   if (f !== undefined) {
-    n._foreign = undefined;
-    for (const [signal, listener] of f) {
-      signal.removeEventListener("abort", listener);
-      live.foreignListeners--;
-    }
+    n._follow = undefined;
+    f.off();
   }
   if (n._resolve !== undefined) {
     n._resolve();

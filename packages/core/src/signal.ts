@@ -1,12 +1,7 @@
-import { CancelNode, Kind, attach, cancelNode, follow } from "./cancel.js";
+import { CancelNode, Kind, attach, cancelNode, errForReason, followSignal } from "./cancel.js";
 import { type Context, asContext, describe } from "./context.js";
 import { hooks } from "./counters.js";
-import { Canceled, DeadlineExceeded } from "./errors.js";
-
-/** A reason that says the signal timed out (AbortSignal.timeout's) maps to DeadlineExceeded. */
-function errFor(reason: unknown): Error {
-  return reason instanceof Error && reason.name === "TimeoutError" ? DeadlineExceeded : Canceled;
-}
+import { Canceled } from "./errors.js";
 
 function isSignal(s: unknown): s is AbortSignal {
   return (
@@ -21,8 +16,9 @@ function isSignal(s: unknown): s is AbortSignal {
 /**
  * withSignal returns a child of `parent` that is also cancelled when `signal` aborts, with
  * {@link cause} = `signal.reason`. `ctx.err` is `DeadlineExceeded` when the reason is a
- * `TimeoutError` (as from `AbortSignal.timeout`), else `Canceled`. The listener on `signal` is
- * removed as soon as the child is cancelled by any means, so a long-lived signal gathers nothing.
+ * `TimeoutError` (as from `AbortSignal.timeout`), else `Canceled`. However many contexts follow
+ * one signal, Tether adds a single listener to it, and removes it when the last of them is
+ * cancelled, so a long-lived signal gathers nothing and Node never warns about listeners.
  *
  * @example Bridge a framework's request signal
  * ```ts
@@ -40,8 +36,8 @@ export function withSignal(parent: Context, signal: AbortSignal): [ctx: Context,
   const node = new CancelNode(p, Kind.Signal, p.deadline);
   attach(node, p);
   if (node.err === undefined) {
-    if (signal.aborted) cancelNode(node, errFor(signal.reason), signal.reason);
-    else follow(node, signal, () => errFor(signal.reason));
+    if (signal.aborted) cancelNode(node, errForReason(signal.reason), signal.reason);
+    else followSignal(node, signal);
   }
   const cancel = (): void => cancelNode(node, Canceled, undefined);
   if (hooks.created !== undefined) hooks.created(node, cancel);
