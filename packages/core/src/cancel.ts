@@ -1,4 +1,4 @@
-import { Ctx, type Context, asContext, background } from "./context.js";
+import { Ctx, type Context, asContext, background, isNeverAborts } from "./context.js";
 import { hooks, live } from "./counters.js";
 import { Canceled, DeadlineExceeded } from "./errors.js";
 
@@ -187,10 +187,11 @@ export function errForReason(reason: unknown): Error {
 /**
  * The node whose list a follower of foreign context `ctx` joins: the Tether node owning its signal
  * (a wrapper around a Tether context), else the context's bridge. Undefined if its signal has
- * already aborted.
+ * already aborted; null if it can never abort (a wrapper around background()).
  */
-function ownerOf(ctx: Context): CancelNode | undefined {
+function ownerOf(ctx: Context): CancelNode | undefined | null {
   const signal = ctx.signal;
+  if (isNeverAborts(signal)) return null;
   const owner = owners.get(signal) ?? contextBridges.get(ctx);
   if (owner !== undefined || signal.aborted) return owner;
   return new Bridge(ctx, contextBridges, ctx, signal, () => foreignErr(ctx));
@@ -201,6 +202,7 @@ function ownerOf(ctx: Context): CancelNode | undefined {
  * reason as cause. The caller has checked that the signal has not aborted.
  */
 export function followSignal(node: CancelNode, signal: AbortSignal): void {
+  if (isNeverAborts(signal)) return;
   const owner = owners.get(signal) ?? signalBridges.get(signal) ?? new Bridge(background(), signalBridges, signal, signal, () => errForReason(signal.reason));
   const sub = new Sub((err) => cancelNode(node, err, signal.reason), "withSignal");
   if (owner.err !== undefined) {
@@ -219,6 +221,7 @@ export function attach(node: CancelNode, parent: Context): void {
   const src = parent instanceof Ctx ? parent._src : parent;
   if (src === null) return;
   const owner = src instanceof CancelNode ? src : ownerOf(src as Context);
+  if (owner === null) return;
   if (owner === undefined) {
     node.err = foreignErr(src as Context);
     node._cause = (src as Context).signal.reason;
@@ -238,6 +241,7 @@ export function subscribe(ctx: Context, fn: (err: Error) => void, label = "waite
   const src = ctx instanceof Ctx ? ctx._src : ctx;
   if (src === null) return null;
   const owner = src instanceof CancelNode ? src : ownerOf(src as Context);
+  if (owner === null) return null;
   const sub = new Sub(fn, label);
   if (owner === undefined || owner.err !== undefined) {
     // A foreign context whose signal aborted while its err still read undefined.
@@ -381,5 +385,8 @@ export function cause(ctx: Context): unknown {
   const err = f.err;
   if (err === undefined) return undefined;
   const signal = f.signal;
+  // A wrapper around a Tether context: its node knows the cause even before its signal aborts.
+  const owner = owners.get(signal);
+  if (owner !== undefined && owner.err !== undefined) return owner._cause;
   return signal.aborted ? signal.reason : err;
 }

@@ -123,6 +123,11 @@ export function neverAborts(): AbortSignal {
   return (neverSignal ??= new AbortController().signal);
 }
 
+/** Whether `signal` is the one that never aborts: following it would only gather listeners. */
+export function isNeverAborts(signal: AbortSignal): boolean {
+  return signal === neverSignal;
+}
+
 class RootCtx extends Ctx {
   constructor(private readonly _name: string) {
     super(null, null);

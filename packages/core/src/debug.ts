@@ -1,7 +1,7 @@
 import { CancelNode, Kind, Sub, cause } from "./cancel.js";
 import { type Context, Ctx, ValueCtx, asContext, describe } from "./context.js";
 import { hooks } from "./counters.js";
-import { running, type TaskRecord } from "./task.js";
+import { runningTasks, type TaskRecord } from "./task.js";
 
 type Birth = { at: number; stack: string };
 
@@ -171,7 +171,7 @@ export function dump(ctx: Context): string {
   const root = asContext(ctx, "dump", "ctx");
   const lines = [`${String(root)} ${state(root)}`];
   const tasksBy = new Map<Context, TaskRecord[]>();
-  for (const t of running) {
+  for (const t of runningTasks()) {
     if (!below(t.ctx, root)) continue;
     const src = t.ctx instanceof Ctx && t.ctx._src instanceof CancelNode && below(t.ctx._src, root) ? t.ctx._src : root;
     const list = tasksBy.get(src) ?? [];

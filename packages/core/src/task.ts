@@ -29,19 +29,46 @@ export type TaskResult<F> = F extends (ctx: Context) => infer R
     : Awaited<R>
   : never;
 
-/** What `dump()` knows of a running task. */
+/**
+ * What `dump()` knows of a task that runTask started and that has not settled. Records form an
+ * intrusive doubly linked list from `firstTask`, so starting and ending a task allocate nothing else.
+ */
 export class TaskRecord {
   /** "running", "at a checkpoint", or what it waits for: "until(<Promise>)". */
   state = "running";
+  _prev: TaskRecord | null = null;
+  _next: TaskRecord | null = firstTask;
   constructor(
-    readonly name: string,
+    private readonly _task: Task<unknown>,
+    private readonly _name: string | undefined,
     readonly ctx: Context,
-    public generator: boolean,
-  ) {}
+    readonly generator: boolean,
+  ) {
+    if (firstTask !== null) firstTask._prev = this;
+    firstTask = this;
+    live.tasks++;
+  }
+
+  /** The name given in the options, else the function's (read only when printing: it is slow). */
+  get name(): string {
+    return this._name ?? (this._task.name || "anonymous");
+  }
+
+  /** Unlinks the record once the task has settled. */
+  end(): void {
+    if (this._prev !== null) this._prev._next = this._next;
+    else firstTask = this._next;
+    if (this._next !== null) this._next._prev = this._prev;
+    live.tasks--;
+  }
 }
 
-/** Every task runTask has started and that has not settled, for `dump()`. */
-export const running = new Set<TaskRecord>();
+let firstTask: TaskRecord | null = null;
+
+/** Every task runTask has started and that has not settled, newest first. */
+export function* runningTasks(): Generator<TaskRecord, void, undefined> {
+  for (let t = firstTask; t !== null; t = t._next) yield t;
+}
 
 /** Options for {@link runTask}. */
 export interface RunTaskOptions {
@@ -212,25 +239,61 @@ async function drive(
  * console.assert(log[0] === "released");
  * ```
  */
-export async function runTask<T>(ctx: Context, task: Task<T>, options?: RunTaskOptions): Promise<T> {
-  const c = asContext(ctx, "runTask", "ctx");
-  asFunction(task, "runTask", "task");
-  const name = options?.name ?? task.name;
-  if (typeof name !== "string") throw new TypeError(`runTask: options.name must be a string, received ${describe(name)}`);
-  const err = c.err;
-  if (err !== undefined) throw err;
-  live.tasks++;
-  const rec = new TaskRecord(name === "" ? "anonymous" : name, c, false);
-  running.add(rec);
+export function runTask<T>(ctx: Context, task: Task<T>, options?: RunTaskOptions): Promise<T> {
+  let c: Context;
   try {
-    const out = task(c);
-    if (isIterator(out)) {
-      rec.generator = true;
-      return (await drive(c, out, rec)) as T;
+    c = asContext(ctx, "runTask", "ctx");
+    asFunction(task, "runTask", "task");
+    if (options !== undefined) {
+      if (options === null || typeof options !== "object") throw new TypeError(`runTask: options must be an object, received ${describe(options)}`);
+      if (options.name !== undefined && typeof options.name !== "string") {
+        throw new TypeError(`runTask: options.name must be a string, received ${describe(options.name)}`);
+      }
     }
-    return await out;
-  } finally {
-    running.delete(rec);
-    live.tasks--;
+  } catch (e) {
+    return Promise.reject(e);
   }
+  return startTask(c, task, options?.name);
+}
+
+/**
+ * runTask after validation, for the packages that start many tasks. A task that returns a plain
+ * value has already finished when it returns, so it is never registered; one that returns a
+ * promise or a generator is registered until it settles.
+ */
+export function startTask<T>(c: Context, task: Task<T>, name: string | undefined): Promise<T> {
+  const err = c.err;
+  if (err !== undefined) return Promise.reject(err);
+  let out: T | PromiseLike<T> | AsyncGenerator<unknown, T, unknown>;
+  try {
+    out = task(c);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (out === null || (typeof out !== "object" && typeof out !== "function")) return Promise.resolve(out);
+  if (isIterator(out)) {
+    const rec = new TaskRecord(task as Task<unknown>, name, c, true);
+    return drive(c, out, rec).then(
+      (v) => {
+        rec.end();
+        return v as T;
+      },
+      (e: unknown) => {
+        rec.end();
+        throw e;
+      },
+    );
+  }
+  if (typeof (out as PromiseLike<T>).then !== "function") return Promise.resolve(out as T);
+  const rec = new TaskRecord(task as Task<unknown>, name, c, false);
+  return Promise.resolve(out as PromiseLike<T>).then(
+    (v) => {
+      rec.end();
+      return v;
+    },
+    (e: unknown) => {
+      rec.end();
+      throw e;
+    },
+  );
 }

@@ -1,5 +1,5 @@
-import { type Context, type Task, runTask, withCancelCause } from "@tether/core";
-import { asContext, asFunction, describe } from "@tether/core/internal";
+import { type Context, type Task, withCancelCause } from "@tether/core";
+import { asContext, asFunction, describe, startTask } from "@tether/core/internal";
 
 /** Options for {@link Group}. */
 export interface GroupOptions {
@@ -127,7 +127,7 @@ export class Group implements AsyncDisposable {
 
   #start(task: Task<unknown>): void {
     this.#active++;
-    runTask(this.ctx, task).then(
+    startTask(this.ctx, task, undefined).then(
       () => this.#settled(),
       (error: unknown) => {
         const err = this.ctx.err;

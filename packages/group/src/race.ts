@@ -1,5 +1,5 @@
-import { type Context, type Task, type TaskResult, runTask, withCancelCause } from "@tether/core";
-import { asContext, asFunction } from "@tether/core/internal";
+import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
+import { asContext, asFunction, startTask } from "@tether/core/internal";
 
 /**
  * race starts every task under a child of `ctx` and resolves with the value of the first to
@@ -34,7 +34,7 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   try {
     await new Promise<void>((resolve) => {
       for (let i = 0; i < n; i++) {
-        runTask(child, tasks[i] as Task<unknown>).then(
+        startTask(child, tasks[i] as Task<unknown>, undefined).then(
           (value) => {
             if (winner === undefined) {
               winner = { value };
