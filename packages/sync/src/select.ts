@@ -1,0 +1,253 @@
+import type { Context } from "@tether/core";
+import { type Sub, asContext, asFunction, describe, subscribe } from "@tether/core/internal";
+import type { Channel } from "./channel.js";
+import { ChannelClosedError } from "./errors.js";
+import { Waiter } from "./wait-list.js";
+
+declare const caseResult: unique symbol;
+
+/**
+ * SelectCase is one receive or send for {@link select}, made by `ch.recvCase(fn?)` or
+ * `ch.sendCase(value, fn?)`. `R` is what `select` resolves with when it picks this case. A case is
+ * a plain description: making one does nothing to the channel, and it may be used in many selects.
+ *
+ * @example
+ * ```ts
+ * import { Channel, type SelectCase } from "@tether/sync";
+ * const ch = new Channel<number>();
+ * const c: SelectCase<string> = ch.recvCase((r) => (r.done ? "closed" : `got ${r.value}`));
+ * console.assert(c !== undefined);
+ * ```
+ */
+export interface SelectCase<R> {
+  /** Phantom field that carries `R`; it does not exist at run time. */
+  readonly [caseResult]?: R;
+}
+
+/**
+ * RecvCaseResult is what {@link select} resolves with when it picks a receive case made without a
+ * callback: the case's position in the list, and the receive's result.
+ *
+ * @example
+ * ```ts
+ * import { background } from "@tether/core";
+ * import { Channel, select, type RecvCaseResult } from "@tether/sync";
+ * const ch = new Channel<number>(1);
+ * ch.trySend(9);
+ * const r: RecvCaseResult<number> = await select(background(), [ch.recvCase()]);
+ * console.assert(r.index === 0 && r.value === 9 && !r.done);
+ * ```
+ */
+export type RecvCaseResult<T> =
+  | { index: number; value: T; done: false }
+  | { index: number; value: undefined; done: true };
+
+/**
+ * SendCaseResult is what {@link select} resolves with when it picks a send case made without a
+ * callback: the case's position in the list.
+ *
+ * @example
+ * ```ts
+ * import { background } from "@tether/core";
+ * import { Channel, select, type SendCaseResult } from "@tether/sync";
+ * const ch = new Channel<number>(1);
+ * const r: SendCaseResult = await select(background(), [ch.sendCase(1)]);
+ * console.assert(r.index === 0);
+ * ```
+ */
+export type SendCaseResult = { index: number; value: undefined; done: false };
+
+/**
+ * SelectOptions are the options of {@link select}.
+ *
+ * @example
+ * ```ts
+ * import type { SelectOptions } from "@tether/sync";
+ * const poll: SelectOptions<"idle"> = { default: () => "idle" };
+ * console.assert(poll.default?.() === "idle");
+ * ```
+ */
+export interface SelectOptions<D> {
+  /** Taken, and its result resolved with, when no case is ready at the call. Default: none, wait. */
+  default?: () => D;
+}
+
+/** The union of the results of a list of cases. */
+type ResultOf<C> = C extends SelectCase<infer R> ? R : never;
+
+/** @internal The run-time form of every SelectCase. */
+export class Case {
+  constructor(
+    readonly _ch: Channel<unknown>,
+    readonly _send: boolean,
+    readonly _value: unknown,
+    readonly _fn: ((result: never) => unknown) | undefined,
+    caller: string,
+  ) {
+    if (_fn !== undefined) asFunction(_fn, caller, "fn");
+  }
+}
+
+/**
+ * select waits for the first of several channel operations that can proceed and commits exactly
+ * that one, like Go's `select`:
+ *
+ * - When some cases are ready at the call, one of them is chosen uniformly at random (so none
+ *   starves) and committed at once; `default` is never taken while a case is ready.
+ * - When none is, `default()` is taken if given; else select queues on every case's channel and
+ *   the first to become ready wins. The others are withdrawn in the same step, so a select that
+ *   lost, or was cancelled, leaves nothing queued and no value taken or delivered.
+ * - It resolves with the chosen case's callback result (awaited), or `{ index, value, done }` for a
+ *   case without one. It rejects with `ctx.err` if `ctx` is cancelled before a case is committed
+ *   (at once if it already is, even with cases ready); with a {@link ChannelClosedError} if it picks
+ *   a send on a closed channel; and with whatever the chosen callback or `default` throws.
+ *
+ * The same channel may appear in several cases. An empty list without `default` waits until `ctx`
+ * is cancelled, as `select {}` does in Go.
+ *
+ * @example Receive with a timeout
+ * ```ts
+ * import { background, withTimeout, errorIs, DeadlineExceeded } from "@tether/core";
+ * import { Channel, select } from "@tether/sync";
+ * const results = new Channel<string>();
+ * const quit = new Channel<void>();
+ * const [ctx, cancel] = withTimeout(background(), 5);
+ * try {
+ *   await select(ctx, [results.recvCase((r) => r.value), quit.recvCase(() => "quit")]);
+ * } catch (err) {
+ *   console.assert(errorIs(err, DeadlineExceeded) && results.waiting === 0);
+ * } finally {
+ *   cancel();
+ * }
+ * ```
+ */
+export function select<C extends readonly SelectCase<unknown>[], D = never>(
+  ctx: Context,
+  cases: C,
+  options?: SelectOptions<D>,
+): Promise<Awaited<ResultOf<C[number]> | D>>;
+export function select(ctx: Context, cases: readonly SelectCase<unknown>[], options?: SelectOptions<unknown>): Promise<unknown> {
+  const c = asContext(ctx, "select", "ctx");
+  if (!Array.isArray(cases)) {
+    throw new TypeError(`select: cases must be an array of cases made by recvCase() or sendCase(), received ${describe(cases)}`);
+  }
+  const list = cases as readonly Case[];
+  const n = list.length;
+  for (let i = 0; i < n; i++) {
+    if (!(list[i] instanceof Case)) {
+      throw new TypeError(`select: cases[${i}] must be a case made by recvCase() or sendCase(), received ${describe(list[i])}`);
+    }
+  }
+  let dflt: (() => unknown) | undefined;
+  if (options !== undefined) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`select: options must be an object, received ${describe(options)}`);
+    }
+    dflt = options.default;
+    if (dflt !== undefined) asFunction(dflt, "select", "options.default");
+  }
+  const err = c.err;
+  if (err !== undefined) return Promise.reject(err);
+
+  // Reservoir sampling: the k-th ready case replaces the choice with probability 1/k, which picks
+  // uniformly among the ready ones in one pass, without collecting them.
+  let chosen = -1;
+  for (let i = 0, ready = 0; i < n; i++) {
+    const cs = list[i] as Case;
+    if ((cs._send ? cs._ch._canSend() : cs._ch._canRecv()) && Math.random() * ++ready < 1) chosen = i;
+  }
+  try {
+    if (chosen >= 0) {
+      const cs = list[chosen] as Case;
+      return Promise.resolve(finish(cs, chosen, commit(cs, chosen)));
+    }
+    if (dflt !== undefined) return Promise.resolve(dflt());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return new Promise<SelectWait>((resolve, reject) => wait(c, list, new SelectWait(c, resolve, reject))).then((sel) =>
+    finish(list[sel._index] as Case, sel._index, sel._result),
+  );
+}
+
+/** Performs a ready case's operation; a send on a closed channel throws ChannelClosedError. */
+function commit(cs: Case, index: number): unknown {
+  const ch = cs._ch;
+  if (!cs._send) return ch._take();
+  if (ch._closed) throw new ChannelClosedError(`select: cases[${index}] sends on a closed channel`, cs._value);
+  ch._offer(cs._value);
+  return undefined;
+}
+
+/** What select resolves with for the committed case, given the operation's result. */
+function finish(cs: Case, index: number, result: unknown): unknown {
+  const fn = cs._fn as ((result?: unknown) => unknown) | undefined;
+  if (cs._send) return fn !== undefined ? fn() : { index, value: undefined, done: false };
+  if (fn !== undefined) return fn(result);
+  const r = result as IteratorResult<unknown, undefined>;
+  return { index, value: r.value, done: r.done };
+}
+
+/** Queues one op per case and subscribes to the context; the first to fire wins. */
+function wait(ctx: Context, cases: readonly Case[], sel: SelectWait): void {
+  for (let i = 0; i < cases.length; i++) {
+    const cs = cases[i] as Case;
+    const op = new SelectOp(cs._value, sel, i);
+    sel._ops.push(op);
+    (cs._send ? cs._ch._sendq : cs._ch._recvq).push(op);
+  }
+  sel._sub = subscribe(ctx, (err) => sel._end(null, err));
+}
+
+/** One select blocked on its cases. Settles once; its ops leave their lists in the same step. */
+class SelectWait {
+  readonly _ops: SelectOp[] = [];
+  _sub: Sub | null = null;
+  _settled = false;
+  /** The committed case and its operation's result, set when an op fires. */
+  _index = -1;
+  _result: unknown = undefined;
+
+  constructor(
+    readonly _ctx: Context,
+    private readonly _resolve: (sel: SelectWait) => void,
+    private readonly _reject: (err: Error) => void,
+  ) {}
+
+  /** Ends the select: withdraws every op still queued, then resolves (`err` null) or rejects. */
+  _end(fired: SelectOp | null, err: Error | null, result?: unknown): void {
+    if (this._settled) return;
+    this._settled = true;
+    for (const op of this._ops) op._list?.remove(op);
+    this._sub?.off();
+    if (err !== null) this._reject(err);
+    else {
+      this._index = (fired as SelectOp)._index;
+      this._result = result;
+      this._resolve(this);
+    }
+  }
+}
+
+/** A select's op on one channel; the channel completes or fails it like any other waiter. */
+class SelectOp extends Waiter {
+  constructor(
+    data: unknown,
+    readonly _sel: SelectWait,
+    readonly _index: number,
+  ) {
+    super(data);
+  }
+  _done(value: unknown): void {
+    this._sel._end(this, null, value);
+  }
+  _fail(err: Error): void {
+    this._sel._end(this, err);
+  }
+  _gone(): boolean {
+    const err = this._sel._ctx.err;
+    if (err === undefined) return false;
+    this._sel._end(null, err);
+    return true;
+  }
+}

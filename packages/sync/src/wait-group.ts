@@ -1,0 +1,116 @@
+import type { Context } from "@tether/core";
+import { asContext } from "@tether/core/internal";
+import { checkWhole } from "./check.js";
+import { ReleaseError } from "./errors.js";
+import { WaitList, type Waiter, park } from "./wait-list.js";
+
+/** A wait that completed at once; a settled promise can be shared by every caller. */
+const ZERO: Promise<void> = Promise.resolve();
+
+/**
+ * WaitGroup waits for a collection of jobs to finish, like Go's `sync.WaitGroup`: `add(n)` before
+ * starting jobs, `done()` as each ends, and `wait(ctx)` resolves once the counter is back to zero.
+ * Unlike Go's, the wait can be cancelled through its context. For running tasks with errors and
+ * cancellation, `Group` from `@tether/group` is usually the better tool.
+ *
+ * @example
+ * ```ts
+ * import { background } from "@tether/core";
+ * import { WaitGroup } from "@tether/sync";
+ * const wg = new WaitGroup();
+ * let finished = 0;
+ * for (let i = 0; i < 3; i++) {
+ *   wg.add();
+ *   void Promise.resolve().then(() => {
+ *     finished++;
+ *     wg.done();
+ *   });
+ * }
+ * await wg.wait(background());
+ * console.assert(finished === 3);
+ * ```
+ */
+export class WaitGroup {
+  /** @internal The counter; never negative. */
+  _count = 0;
+  /** @internal Waiters for the counter to reach zero; only while it is positive. */
+  readonly _q: WaitList<Waiter> = new WaitList();
+
+  /** The counter: jobs added and not yet done. */
+  get count(): number {
+    return this._count;
+  }
+
+  /** How many `wait` calls are queued. */
+  get waiting(): number {
+    return this._q.size;
+  }
+
+  /**
+   * add adds `n` (default 1, may be negative) to the counter. When it reaches zero every waiter
+   * resolves. A change that would make it negative throws a {@link ReleaseError} and changes
+   * nothing.
+   *
+   * @throws TypeError/RangeError when `n` is not a whole number.
+   *
+   * @example
+   * ```ts
+   * import { WaitGroup } from "@tether/sync";
+   * const wg = new WaitGroup();
+   * wg.add(2);
+   * wg.add(-2);
+   * console.assert(wg.count === 0);
+   * ```
+   */
+  add(n = 1): void {
+    checkWhole(n, -Infinity, "WaitGroup.add", "n");
+    const next = this._count + n;
+    if (next < 0) {
+      throw new ReleaseError(`WaitGroup.add: the counter would go negative: ${this._count} + ${n}`);
+    }
+    this._count = next;
+    if (next === 0) for (let w = this._q.shift(); w !== null; w = this._q.shift()) w._done(undefined);
+  }
+
+  /**
+   * done takes one from the counter. Calling it more often than jobs were added throws a
+   * {@link ReleaseError} and changes nothing.
+   *
+   * @example
+   * ```ts
+   * import { WaitGroup } from "@tether/sync";
+   * const wg = new WaitGroup();
+   * wg.add();
+   * wg.done();
+   * console.assert(wg.count === 0);
+   * ```
+   */
+  done(): void {
+    if (this._count === 0) throw new ReleaseError("WaitGroup.done: the counter is already zero");
+    this.add(-1);
+  }
+
+  /**
+   * wait resolves once the counter is zero — at once if it is. It rejects with `ctx.err` if `ctx`
+   * is cancelled first (at once if it already is), leaving the counter alone.
+   *
+   * @example
+   * ```ts
+   * import { background } from "@tether/core";
+   * import { WaitGroup } from "@tether/sync";
+   * await new WaitGroup().wait(background());
+   * ```
+   */
+  wait(ctx: Context): Promise<void> {
+    const c = asContext(ctx, "WaitGroup.wait", "ctx");
+    const err = c.err;
+    if (err !== undefined) return Promise.reject(err);
+    if (this._count === 0) return ZERO;
+    return park(this._q, c, undefined, null);
+  }
+
+  /** Describes the state for logs and debuggers, e.g. `WaitGroup(3 running, 1 waiting)`. */
+  toString(): string {
+    return `WaitGroup(${this._count} running, ${this._q.size} waiting)`;
+  }
+}
