@@ -97,7 +97,7 @@ export class Mutex {
       this._owner = hold;
       return Promise.resolve(hold);
     }
-    return park(this._q, c, undefined, null);
+    return park(this._q, c, undefined, null, "Mutex.lock");
   }
 
   /**

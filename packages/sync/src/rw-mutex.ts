@@ -99,7 +99,7 @@ export class RWMutex {
       this._readers++;
       return Promise.resolve(new ReadHold(this));
     }
-    return park(this._q, c, READ, this);
+    return park(this._q, c, READ, this, "RWMutex.rLock");
   }
 
   /**
@@ -127,7 +127,7 @@ export class RWMutex {
       this._writer = hold;
       return Promise.resolve(hold);
     }
-    return park(this._q, c, WRITE, this);
+    return park(this._q, c, WRITE, this, "RWMutex.lock");
   }
 
   /**

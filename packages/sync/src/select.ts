@@ -196,7 +196,7 @@ function wait(ctx: Context, cases: readonly Case[], sel: SelectWait): void {
     sel._ops.push(op);
     (cs._send ? cs._ch._sendq : cs._ch._recvq).push(op);
   }
-  sel._sub = subscribe(ctx, (err) => sel._end(null, err));
+  sel._sub = subscribe(ctx, (err) => sel._end(null, err), "select");
 }
 
 /** One select blocked on its cases. Settles once; its ops leave their lists in the same step. */

@@ -105,7 +105,7 @@ export class Semaphore {
       this._cur += n;
       return Promise.resolve(new Permits(this, n));
     }
-    return park(this._q, c, n, this);
+    return park(this._q, c, n, this, `Semaphore.acquire(${n})`);
   }
 
   /**

@@ -134,11 +134,12 @@ export interface Grantor {
  * Parks a wait for `data` at the tail of `list` until the primitive serves it or `ctx` is
  * cancelled. The caller has checked that `ctx` is alive. On cancel the waiter leaves the list, the
  * promise rejects with `ctx.err`, and `owner._grant()` lets the waiters behind it proceed if they
- * now can (a semaphore's big head waiter, a writer that held readers back).
+ * now can (a semaphore's big head waiter, a writer that held readers back). `label` names the wait
+ * in core's `dump()`.
  *
  * @internal
  */
-export function park<T>(list: WaitList<Waiter>, ctx: Context, data: unknown, owner: Grantor | null): Promise<T> {
+export function park<T>(list: WaitList<Waiter>, ctx: Context, data: unknown, owner: Grantor | null, label: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const w = new Parked(data, ctx, resolve as (value: never) => void, reject);
     list.push(w);
@@ -146,6 +147,6 @@ export function park<T>(list: WaitList<Waiter>, ctx: Context, data: unknown, own
       if (!list.remove(w)) return;
       reject(err);
       if (owner !== null) owner._grant();
-    });
+    }, label);
   });
 }
