@@ -254,6 +254,7 @@ export function describe(v: unknown): string {
       return `function ${v.name || "(anonymous)"}`;
     default: {
       if (v === null) return "null";
+      if (v instanceof Date) return Number.isNaN(v.getTime()) ? "Invalid Date" : v.toISOString();
       if (v instanceof Error) return `${v.name}(${JSON.stringify(v.message)})`;
       if (v instanceof KeyImpl) return `Key(${v.name})`;
       if (Array.isArray(v)) return `array(${v.length})`;

@@ -176,3 +176,33 @@ describe("Group", () => {
     return g.wait();
   });
 });
+
+describe("Group in dump()", () => {
+  it("dump() shows a named group and its named tasks with what they wait for", async () => {
+    const { dump } = await import("@tether/core/debug");
+    const g = new Group(background(), { name: "crawler", limit: 2 });
+    g.go(
+      async function* () {
+        yield* until(new Promise(() => {}));
+      },
+      { name: "page 1" },
+    );
+    g.go(async function fetchPage2(ctx) {
+      await sleep(ctx, 60_000);
+    });
+    await turn();
+    const out = dump(g.ctx);
+    expect(out.split("\n")[0]).toBe('background().withCancelCause() "crawler" [alive]');
+    expect(out).toContain('task "page 1" (generator): until(<Promise>)');
+    expect(out).toContain('task "fetchPage2": running');
+    expect(out).toContain("sleep(60000ms)");
+    await g[Symbol.asyncDispose]();
+  });
+
+  it("Group rejects a name that is not a string", () => {
+    expect(() => new Group(background(), { name: 7 as never })).toThrow(/Group: name must be a string, received 7/);
+    const g = new Group(background());
+    expect(() => g.go(() => 1, { name: 1 as never })).toThrow(/Group.go: options.name must be a string, received 1/);
+    return g.wait();
+  });
+});

@@ -1,4 +1,5 @@
 import { type Context, type Task, withCancelCause } from "@tether/core";
+import { nameContext } from "@tether/core/debug";
 import { asContext, asFunction, describe, startTask } from "@tether/core/internal";
 
 /** Options for {@link Group}. */
@@ -7,6 +8,14 @@ export interface GroupOptions {
   limit?: number;
   /** Cancel the siblings on the first failure. Default: true. `false` is Go's zero errgroup. */
   failFast?: boolean;
+  /** How `dump()` from `@tether/core/debug` names the group's context. */
+  name?: string;
+}
+
+/** Options for {@link Group.go}. */
+export interface GoOptions {
+  /** How `dump()` names the task. Default: the function's name. */
+  name?: string;
 }
 
 /** Checks a concurrency limit: a whole number ≥ 1, or Infinity. */
@@ -17,6 +26,15 @@ export function checkLimit(limit: unknown, fn: string): number {
     throw new RangeError(`${fn}: limit must be a whole number ≥ 1 or Infinity, received ${describe(limit)}`);
   }
   return limit;
+}
+
+function taskName(options: GoOptions | undefined, fn: string): string | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== "object") throw new TypeError(`${fn}: options must be an object, received ${describe(options)}`);
+  if (options.name !== undefined && typeof options.name !== "string") {
+    throw new TypeError(`${fn}: options.name must be a string, received ${describe(options.name)}`);
+  }
+  return options.name;
 }
 
 /**
@@ -31,6 +49,7 @@ export function checkLimit(limit: unknown, fn: string): number {
  *   every task's own failure in order.
  * - With `limit`, at most that many tasks run at once; the rest queue FIFO and never start once
  *   the group's context is cancelled.
+ * - `name` (and `go(task, { name })`) label the group and its tasks in `dump()`.
  * - `await using` makes the group a nursery: leaving the block cancels what still runs, waits for
  *   it, and rethrows a real failure.
  *
@@ -54,8 +73,8 @@ export class Group implements AsyncDisposable {
   readonly #limit: number;
   readonly #failFast: boolean;
   readonly #errors: unknown[] = [];
-  /** Tasks waiting for a slot; `#head` is the next to start (a queue without O(n) shifts). */
-  #queue: Task<unknown>[] = [];
+  /** Tasks waiting for a slot, with their names; `#head` is the next to start (no O(n) shifts). */
+  #queue: Array<{ task: Task<unknown>; name: string | undefined }> = [];
   #head = 0;
   #active = 0;
   #first: { error: unknown } | undefined = undefined;
@@ -67,10 +86,14 @@ export class Group implements AsyncDisposable {
     const p = asContext(parent, "Group");
     if (options === null || typeof options !== "object") throw new TypeError(`Group: options must be an object, received ${describe(options)}`);
     this.#limit = checkLimit(options.limit, "Group");
+    if (options.name !== undefined && typeof options.name !== "string") {
+      throw new TypeError(`Group: name must be a string, received ${describe(options.name)}`);
+    }
     const ff = options.failFast ?? true;
     if (typeof ff !== "boolean") throw new TypeError(`Group: failFast must be a boolean, received ${describe(ff)}`);
     this.#failFast = ff;
     [this.ctx, this.#cancel] = withCancelCause(p);
+    if (options.name !== undefined) nameContext(this.ctx, options.name);
   }
 
   /** Every task's own failure, in the order they happened. */
@@ -88,22 +111,24 @@ export class Group implements AsyncDisposable {
    * already cancelled it starts nothing; if no failure was recorded yet, the cancellation becomes
    * the group's error, so `wait()` reports that the task did not run.
    */
-  go(task: Task<unknown>): void {
+  go(task: Task<unknown>, options?: GoOptions): void {
     asFunction(task, "Group.go", "task");
+    const name = taskName(options, "Group.go");
     const err = this.ctx.err;
     if (err !== undefined) {
       if (this.#first === undefined && !this.#ending) this.#fail(err);
       return;
     }
-    if (this.#active < this.#limit) this.#start(task);
-    else this.#queue.push(task);
+    if (this.#active < this.#limit) this.#start(task, name);
+    else this.#queue.push({ task, name });
   }
 
   /** tryGo starts `task` only if a slot is free now and the group is not cancelled. */
-  tryGo(task: Task<unknown>): boolean {
+  tryGo(task: Task<unknown>, options?: GoOptions): boolean {
     asFunction(task, "Group.tryGo", "task");
+    const name = taskName(options, "Group.tryGo");
     if (this.ctx.err !== undefined || this.#active >= this.#limit) return false;
-    this.#start(task);
+    this.#start(task, name);
     return true;
   }
 
@@ -125,9 +150,9 @@ export class Group implements AsyncDisposable {
     await this.wait();
   }
 
-  #start(task: Task<unknown>): void {
+  #start(task: Task<unknown>, name: string | undefined): void {
     this.#active++;
-    startTask(this.ctx, task, undefined).then(
+    startTask(this.ctx, task, name).then(
       () => this.#settled(),
       (error: unknown) => {
         const err = this.ctx.err;
@@ -155,9 +180,9 @@ export class Group implements AsyncDisposable {
         this.#head = 0;
         break;
       }
-      const next = this.#queue[this.#head] as Task<unknown>;
+      const next = this.#queue[this.#head] as { task: Task<unknown>; name: string | undefined };
       this.#queue[this.#head++] = undefined as never;
-      this.#start(next);
+      this.#start(next.task, next.name);
     }
     if (this.#head === this.#queue.length && this.#head > 0) {
       this.#queue = [];

@@ -1,0 +1,195 @@
+import { describe, expect, it } from "vitest";
+import {
+  afterFunc,
+  background,
+  cause,
+  createKey,
+  sleep,
+  withCancel,
+  withCancelCause,
+  withDeadline,
+  withSignal,
+  withTimeout,
+  withValue,
+  withoutCancel,
+  type Context,
+} from "@tether/core";
+import { childCount } from "@tether/core/testing";
+
+/** Calls `f` with a deliberately wrong argument (the casts are the point of these tests). */
+function thrown(f: () => unknown): Error {
+  try {
+    f();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a throw");
+}
+
+/** Like `thrown`, for a function that may also report through a rejected promise. */
+async function rejected(f: () => Promise<unknown>): Promise<Error> {
+  try {
+    await f();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a rejection");
+}
+
+// What a wrong argument looks like in the message: a value rendered so the user can find it.
+const notContexts: Array<[unknown, string]> = [
+  [null, "received null"],
+  [undefined, "received undefined"],
+  [42, "received 42"],
+  ["ctx", 'received "ctx"'],
+  [{}, "received <Object>"],
+  [new AbortController().signal, "received <AbortSignal>"],
+  [Promise.resolve(), "received <Promise>"],
+  [{ err: undefined, done: Promise.resolve(), signal: new AbortController().signal }, "received <Object>"],
+];
+
+const key = createKey<number>("k");
+const parentTakers: Array<[string, (p: Context) => unknown]> = [
+  ["withCancel", (p) => withCancel(p)],
+  ["withCancelCause", (p) => withCancelCause(p)],
+  ["withDeadline", (p) => withDeadline(p, Date.now() + 1_000)],
+  ["withTimeout", (p) => withTimeout(p, 1_000)],
+  ["withValue", (p) => withValue(p, key, 1)],
+  ["withoutCancel", (p) => withoutCancel(p)],
+  ["withSignal", (p) => withSignal(p, new AbortController().signal)],
+];
+
+describe("a parent that is not a Context", () => {
+  for (const [fn, call] of parentTakers) {
+    it.each(notContexts)(`${fn}() throws a TypeError naming parent and the value, for %o`, (bad, received) => {
+      const err = thrown(() => call(bad as Context));
+      expect(err).toBeInstanceOf(TypeError);
+      expect(err.message).toContain(`${fn}:`);
+      expect(err.message).toContain("parent");
+      expect(err.message).toContain("Context");
+      expect(err.message).toContain(received);
+    });
+  }
+
+  it.each([
+    ["afterFunc", () => afterFunc(null as unknown as Context, () => {})],
+    ["cause", () => cause(null as unknown as Context)],
+    ["childCount", () => childCount(null as unknown as Context)],
+  ])("%s() throws a TypeError naming ctx and the value", (fn, call) => {
+    const err = thrown(call);
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe(`${fn}: ctx must be a Context, received null`);
+  });
+
+  it("sleep() reports a bad ctx with a TypeError naming ctx and the value", async () => {
+    const err = await rejected(() => sleep(7 as unknown as Context, 1));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe("sleep: ctx must be a Context, received 7");
+  });
+});
+
+describe("a key that is not a Key", () => {
+  it.each([
+    ["k", 'received "k"'],
+    [Symbol("k"), "received Symbol(k)"],
+    [{ name: "k" }, "received <Object>"],
+    [undefined, "received undefined"],
+  ])("withValue() and value() throw a TypeError naming key and the value, for %o", (bad, received) => {
+    const w = thrown(() => withValue(background(), bad as never, 1));
+    expect(w).toBeInstanceOf(TypeError);
+    expect(w.message).toBe(`withValue: key must be a Key made by createKey(), ${received}`);
+    const v = thrown(() => background().value(bad as never));
+    expect(v).toBeInstanceOf(TypeError);
+    expect(v.message).toBe(`value: key must be a Key made by createKey(), ${received}`);
+  });
+
+  it("createKey() throws a TypeError naming name and the value", () => {
+    const err = thrown(() => createKey(5 as unknown as string));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe("createKey: name must be a string, received 5");
+  });
+});
+
+describe("a duration that is not a number of milliseconds ≥ 0", () => {
+  const cases: Array<[unknown, typeof TypeError | typeof RangeError, string]> = [
+    [NaN, RangeError, "received NaN"],
+    [-1, RangeError, "received -1"],
+    [-Infinity, RangeError, "received -Infinity"],
+    ["100", TypeError, 'received "100"'],
+    [undefined, TypeError, "received undefined"],
+    [10n, TypeError, "received 10n"],
+    [null, TypeError, "received null"],
+  ];
+
+  it.each(cases)("withTimeout() rejects %o with a %o naming ms and the value", (bad, Type, received) => {
+    const err = thrown(() => withTimeout(background(), bad as number));
+    expect(err).toBeInstanceOf(Type);
+    expect(err.message).toMatch(/^withTimeout: ms must be a .*number of milliseconds, /);
+    expect(err.message).toContain(received);
+  });
+
+  it.each(cases)("sleep() rejects %o with a %o naming ms and the value", async (bad, Type, received) => {
+    const err = await rejected(() => sleep(background(), bad as number));
+    expect(err).toBeInstanceOf(Type);
+    expect(err.message).toMatch(/^sleep: ms must be a .*number of milliseconds, /);
+    expect(err.message).toContain(received);
+  });
+
+  it("withTimeout() of a bad duration under a live parent links nothing", () => {
+    const [parent, cancel] = withCancel(background());
+    thrown(() => withTimeout(parent, NaN));
+    expect(childCount(parent)).toBe(0);
+    cancel();
+  });
+});
+
+describe("withDeadline() with a bad time", () => {
+  it("throws a RangeError for an invalid Date, naming at and showing the date is invalid", () => {
+    const err = thrown(() => withDeadline(background(), new Date("not a date")));
+    expect(err).toBeInstanceOf(RangeError);
+    expect(err.message).toBe("withDeadline: at must be a valid time, received Invalid Date");
+  });
+
+  it("throws a RangeError for NaN, naming at and NaN", () => {
+    const err = thrown(() => withDeadline(background(), NaN));
+    expect(err).toBeInstanceOf(RangeError);
+    expect(err.message).toBe("withDeadline: at must be a valid time, received NaN");
+  });
+
+  it("throws a TypeError for a date string, naming at and the string", () => {
+    const err = thrown(() => withDeadline(background(), "2030-01-01" as unknown as Date));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe('withDeadline: at must be epoch milliseconds or a Date, received "2030-01-01"');
+  });
+});
+
+describe("a callback that is not a function", () => {
+  it.each([
+    ["nope", 'received "nope"'],
+    [undefined, "received undefined"],
+    [{}, "received <Object>"],
+  ])("afterFunc() throws a TypeError naming fn and the value, for %o", (bad, received) => {
+    const [ctx, cancel] = withCancel(background());
+    const err = thrown(() => afterFunc(ctx, bad as () => void));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe(`afterFunc: fn must be a function, ${received}`);
+    expect(childCount(ctx)).toBe(0);
+    cancel();
+  });
+});
+
+describe("withSignal() with something that is not an AbortSignal", () => {
+  it.each([
+    [{}, "received <Object>"],
+    [null, "received null"],
+    [new AbortController(), "received <AbortController>"],
+    [{ aborted: false }, "received <Object>"],
+  ])("throws a TypeError naming signal and the value, for %o", (bad, received) => {
+    const [parent, cancel] = withCancel(background());
+    const err = thrown(() => withSignal(parent, bad as AbortSignal));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe(`withSignal: signal must be an AbortSignal, ${received}`);
+    expect(childCount(parent)).toBe(0);
+    cancel();
+  });
+});
