@@ -1,4 +1,4 @@
-import { CancelNode, Kind, Sub, cause } from "./cancel.js";
+import { CancelNode, Sub, cause } from "./cancel.js";
 import { type Context, Ctx, ValueCtx, asContext, describe } from "./context.js";
 import { hooks } from "./counters.js";
 import { runningTasks, type TaskRecord } from "./task.js";
@@ -171,7 +171,7 @@ export function dump(ctx: Context): string {
   const root = asContext(ctx, "dump", "ctx");
   const lines = [`${String(root)} ${state(root)}`];
   const tasksBy = new Map<Context, TaskRecord[]>();
-  for (const t of runningTasks()) {
+  for (const t of [...runningTasks()].reverse()) {
     if (!below(t.ctx, root)) continue;
     const src = t.ctx instanceof Ctx && t.ctx._src instanceof CancelNode && below(t.ctx._src, root) ? t.ctx._src : root;
     const list = tasksBy.get(src) ?? [];
@@ -184,8 +184,9 @@ export function dump(ctx: Context): string {
     const src = node instanceof Ctx ? node._src : null;
     if (src instanceof CancelNode && (src === node || node === root)) {
       for (let m = src._head; m !== null; m = m._next) {
-        if (m instanceof Sub) items.push({ text: m._label });
-        else if (m._kind === Kind.Hidden) for (let h = m._head; h !== null; h = h._next) items.push({ text: h instanceof Sub ? h._label : String(h) });
+        if (m instanceof Sub) {
+          if (m._label !== "") items.push({ text: m._label });
+        }
         else if (below(m, node)) items.push({ text: `${rel(m, node)} ${state(m)}`, node: m });
       }
     }

@@ -188,7 +188,8 @@ async function drive(
       step = { ok: true, value: undefined };
     } else if (y instanceof Until) {
       rec.state = `until(${describe(y.promise)})`;
-      step = await race(ctx, y.promise, `task ${rec.name}: ${rec.state}`);
+      // The task's own line in dump() already says what it waits for: the sub stays unlabelled.
+      step = await race(ctx, y.promise, "");
       if (!step.ok && step.error === ctx.err) cancellation = step.error as Error;
       slice = now();
     } else {
