@@ -1,6 +1,6 @@
 import { CancelNode } from "./cancel.js";
 import { hooks } from "./counters.js";
-import { callerStack } from "./debug.js";
+import { captureStack, userFrames } from "./debug.js";
 
 /** A context whose cancel function was dropped before the context was cancelled. */
 export interface LeakReport {
@@ -20,7 +20,7 @@ export interface LeakTracker {
   stop(): void;
 }
 
-type Held = { node: CancelNode; stack: string };
+type Held = { node: CancelNode; stack: Error };
 
 /**
  * trackLeaks reports lost cancels — Go vet's `lostcancel`, at run time. From the call on, every
@@ -47,7 +47,7 @@ export function trackLeaks(options: { onLeak?: (leak: LeakReport) => void } = {}
   if (onLeak !== undefined && typeof onLeak !== "function") throw new TypeError("trackLeaks: onLeak must be a function");
   const registry = new FinalizationRegistry<Held>((held) => {
     if (held.node.err !== undefined) return;
-    const leak: LeakReport = { context: String(held.node), stack: held.stack, timer: held.node._timer !== undefined };
+    const leak: LeakReport = { context: String(held.node), stack: userFrames(held.stack), timer: held.node._timer !== undefined };
     leaks.push(leak);
     onLeak?.(leak);
   });
@@ -55,7 +55,7 @@ export function trackLeaks(options: { onLeak?: (leak: LeakReport) => void } = {}
   const prevReleased = hooks.released;
   const created = (ctx: object, cancel: (() => void) | undefined): void => {
     prevCreated?.(ctx, cancel);
-    if (cancel !== undefined && ctx instanceof CancelNode) registry.register(cancel, { node: ctx, stack: callerStack() }, ctx);
+    if (cancel !== undefined && ctx instanceof CancelNode) registry.register(cancel, { node: ctx, stack: captureStack() }, ctx);
   };
   const released = (node: object): void => {
     prevReleased?.(node);
