@@ -338,3 +338,15 @@ describe("runTask() with generator tasks", () => {
     return expect(runTask({} as never, () => 1)).rejects.toThrow(/runTask: ctx must be a Context/);
   });
 });
+
+describe("runTask() and abandoned waits", () => {
+  it("an until() reached after the context was cancelled leaves no unhandled rejection", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const p = runTask(ctx, async function* () {
+      cancel();
+      yield* until(sleep(ctx, 5));
+    });
+    await expect(p).rejects.toBe(Canceled);
+    await turn();
+  });
+});

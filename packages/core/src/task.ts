@@ -102,6 +102,8 @@ export async function* until<T>(p: PromiseLike<T>): AsyncGenerator<unknown, T, u
   return (yield new Until(p)) as T;
 }
 
+const noop = (): void => {};
+
 /** How long a run of bare `yield`s may keep the thread before timers and I/O get a turn. */
 const SLICE_MS = 4;
 
@@ -171,6 +173,8 @@ async function drive(
     const y: unknown = r.value;
     const err = ctx.err;
     if (err !== undefined) {
+      // An until() reached after the cancel is abandoned unawaited: handle its rejection.
+      if (y instanceof Until) Promise.resolve(y.promise).then(undefined, noop);
       cancellation = err;
       step = { ok: false, error: err };
     } else if (y === undefined) {

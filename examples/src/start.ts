@@ -1,0 +1,36 @@
+/**
+ * The examples' runner: `pnpm --filter @tether/examples start <name> [args…]` imports
+ * `./<name>.js` from dist and runs its `main`. It builds nothing: run `pnpm build` first.
+ */
+import { type Main, runMain } from "./lib/main.js";
+
+/** Every runnable example, by the name the runner takes. */
+export const EXAMPLES = [
+  "process-items",
+  "fetch-with-timeout",
+  "request-id",
+  "auth-middleware",
+  "cause-worker",
+  "audit-after-response",
+  "temp-dir",
+  "leak-hunt",
+  "crawler",
+  "ctx-mutex",
+  "wall-clock-deadline",
+  "shared-state",
+  "generator-cleanup",
+  "trace-context",
+  "demo",
+] as const;
+
+export async function start(args: readonly string[]): Promise<number | void> {
+  const [name, ...rest] = args;
+  if (name === undefined || !(EXAMPLES as readonly string[]).includes(name)) {
+    console.error(`usage: start <example> [args…]\nexamples: ${EXAMPLES.join(", ")}`);
+    return 2;
+  }
+  const mod = (await import(name === "demo" ? "./demo/main.js" : `./${name}.js`)) as { main: Main };
+  return await mod.main(rest);
+}
+
+runMain(start, process.argv.slice(2));
