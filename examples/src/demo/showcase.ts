@@ -211,7 +211,9 @@ export async function runShowcase(options: ShowcaseOptions = {}): Promise<Summar
     try {
       await group.wait();
     } catch (err) {
-      stoppedBy = describeCause(err);
+      // A cancellation from above (the deadline, Ctrl-C) surfaces as the context's err, which says
+      // only that it was cancelled; its cause says why.
+      stoppedBy = describeCause(err === group.ctx.err ? cause(group.ctx) : err);
     }
     // A run stopped by its deadline or by Ctrl-C has no failing task; the context says why.
     if (stoppedBy === undefined && runCtx.err !== undefined) stoppedBy = describeCause(cause(runCtx));

@@ -1,4 +1,4 @@
-import { Ctx, type Context, asContext, background, isNeverAborts } from "./context.js";
+import { Ctx, type Context, asContext, background, isNeverAborts, unlimitListeners } from "./context.js";
 import { hooks, live } from "./counters.js";
 import { Canceled, DeadlineExceeded } from "./errors.js";
 
@@ -11,6 +11,7 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** Signals made by Tether nodes, so a foreign wrapper around one links to the node directly. */
 const owners = new WeakMap<AbortSignal, CancelNode>();
+
 
 /**
  * CancelNode is the context that can be cancelled: what withCancel, withCancelCause, withDeadline,
@@ -66,6 +67,7 @@ export class CancelNode extends Ctx {
     if (this._ac === undefined) {
       this._ac = new AbortController();
       owners.set(this._ac.signal, this);
+      unlimitListeners(this._ac.signal);
       if (this.err !== undefined) this._ac.abort(this._cause);
     }
     return this._ac.signal;
@@ -182,6 +184,11 @@ const signalBridges = new WeakMap<object, Bridge>();
 /** A reason that says the signal timed out (AbortSignal.timeout's) maps to DeadlineExceeded. */
 export function errForReason(reason: unknown): Error {
   return reason instanceof Error && reason.name === "TimeoutError" ? DeadlineExceeded : Canceled;
+}
+
+/** The error an aborted signal stands for: its Tether context's err, else what its reason says. */
+export function errForSignal(signal: AbortSignal): Error {
+  return owners.get(signal)?.err ?? errForReason(signal.reason);
 }
 
 /**

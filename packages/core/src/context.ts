@@ -110,6 +110,26 @@ export abstract class Ctx implements Context {
   abstract toString(): string;
 }
 
+type SetMaxListeners = (n: number, ...targets: EventTarget[]) => void;
+/**
+ * Node's `events.setMaxListeners`, where the runtime offers it without an import
+ * (`process.getBuiltinModule`, Node ≥ 20.16); elsewhere nothing warns, so nothing is needed.
+ */
+const setMaxListeners: SetMaxListeners | undefined = (() => {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const events = proc?.getBuiltinModule?.("node:events") as { setMaxListeners?: SetMaxListeners } | undefined;
+  return events?.setMaxListeners;
+})();
+
+/**
+ * One Tether signal serves every task and value layer on its context (and one never-aborting
+ * signal serves every context that cannot be cancelled), so eleven tasks passing `ctx.signal` to
+ * `fetch` is normal use, not a leak: exempt it from Node's warning at ten.
+ */
+export function unlimitListeners(signal: AbortSignal): void {
+  setMaxListeners?.(0, signal);
+}
+
 let neverDone: Promise<void> | undefined;
 let neverSignal: AbortSignal | undefined;
 
@@ -120,7 +140,11 @@ export function never(): Promise<void> {
 
 /** A signal that never aborts, shared by every context that can never be cancelled. */
 export function neverAborts(): AbortSignal {
-  return (neverSignal ??= new AbortController().signal);
+  if (neverSignal === undefined) {
+    neverSignal = new AbortController().signal;
+    unlimitListeners(neverSignal);
+  }
+  return neverSignal;
 }
 
 /** Whether `signal` is the one that never aborts: following it would only gather listeners. */

@@ -33,3 +33,32 @@ export const hooks: {
   /** Called for every cancel node as its cancellation is finished. */
   released: ((node: object) => void) | undefined;
 } = { created: undefined, released: undefined };
+
+type Created = NonNullable<(typeof hooks)["created"]>;
+type Released = NonNullable<(typeof hooks)["released"]>;
+const createdFns = new Set<Created>();
+const releasedFns = new Set<Released>();
+
+function refresh(): void {
+  const c = [...createdFns];
+  const r = [...releasedFns];
+  hooks.created = c.length === 0 ? undefined : c.length === 1 ? c[0] : (ctx, cancel) => c.forEach((f) => f(ctx, cancel));
+  hooks.released = r.length === 0 ? undefined : r.length === 1 ? r[0] : (node) => r.forEach((f) => f(node));
+}
+
+/**
+ * Installs debug hooks alongside any others; the returned function removes exactly these, in any
+ * order, and the hot paths go back to a single `undefined` check once none are left.
+ *
+ * @internal
+ */
+export function addHooks(created: Created | undefined, released: Released | undefined): () => void {
+  if (created !== undefined) createdFns.add(created);
+  if (released !== undefined) releasedFns.add(released);
+  refresh();
+  return () => {
+    if (created !== undefined) createdFns.delete(created);
+    if (released !== undefined) releasedFns.delete(released);
+    refresh();
+  };
+}

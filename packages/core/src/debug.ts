@@ -1,6 +1,6 @@
 import { CancelNode, Sub, cause } from "./cancel.js";
 import { type Context, Ctx, ValueCtx, asContext, describe } from "./context.js";
-import { hooks } from "./counters.js";
+import { addHooks } from "./counters.js";
 import { runningTasks, type TaskRecord } from "./task.js";
 
 type Birth = { at: number; stack: Error };
@@ -34,20 +34,18 @@ export function enableTrace(on = true): void {
   if (on === (births !== undefined)) return;
   if (!on) {
     births = undefined;
-    if (hooks.created === recordBirth) hooks.created = previous;
-    previous = undefined;
+    removeHook?.();
+    removeHook = undefined;
     return;
   }
   births = new WeakMap();
-  previous = hooks.created;
-  hooks.created = recordBirth;
+  removeHook = addHooks(recordBirth, undefined);
 }
 
-let previous: typeof hooks.created;
+let removeHook: (() => void) | undefined;
 
-function recordBirth(ctx: object, cancel: (() => void) | undefined): void {
+function recordBirth(ctx: object): void {
   births?.set(ctx, { at: clock(), stack: captureStack() });
-  previous?.(ctx, cancel);
 }
 
 const OWN = /[\\/]packages[\\/]core[\\/](src|dist)[\\/]|[\\/]@tether[\\/]core[\\/]/;

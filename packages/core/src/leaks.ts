@@ -1,5 +1,5 @@
 import { CancelNode } from "./cancel.js";
-import { hooks } from "./counters.js";
+import { addHooks } from "./counters.js";
 import { captureStack, userFrames } from "./debug.js";
 
 /** A context whose cancel function was dropped before the context was cancelled. */
@@ -51,23 +51,12 @@ export function trackLeaks(options: { onLeak?: (leak: LeakReport) => void } = {}
     leaks.push(leak);
     onLeak?.(leak);
   });
-  const prevCreated = hooks.created;
-  const prevReleased = hooks.released;
   const created = (ctx: object, cancel: (() => void) | undefined): void => {
-    prevCreated?.(ctx, cancel);
     if (cancel !== undefined && ctx instanceof CancelNode) registry.register(cancel, { node: ctx, stack: captureStack() }, ctx);
   };
   const released = (node: object): void => {
-    prevReleased?.(node);
     registry.unregister(node);
   };
-  hooks.created = created;
-  hooks.released = released;
-  return {
-    leaks,
-    stop() {
-      if (hooks.created === created) hooks.created = prevCreated;
-      if (hooks.released === released) hooks.released = prevReleased;
-    },
-  };
+  const remove = addHooks(created, released);
+  return { leaks, stop: remove };
 }

@@ -1,4 +1,4 @@
-import { CancelNode, Kind, attach, cancelNode, errForReason, followSignal } from "./cancel.js";
+import { CancelNode, Kind, attach, cancelNode, errForSignal, followSignal } from "./cancel.js";
 import { type Context, asContext, describe } from "./context.js";
 import { hooks } from "./counters.js";
 import { Canceled } from "./errors.js";
@@ -36,7 +36,7 @@ export function withSignal(parent: Context, signal: AbortSignal): [ctx: Context,
   const node = new CancelNode(p, Kind.Signal, p.deadline);
   attach(node, p);
   if (node.err === undefined) {
-    if (signal.aborted) cancelNode(node, errForReason(signal.reason), signal.reason);
+    if (signal.aborted) cancelNode(node, errForSignal(signal), signal.reason);
     else followSignal(node, signal);
   }
   const cancel = (): void => cancelNode(node, Canceled, undefined);

@@ -1,7 +1,7 @@
-import { subscribe } from "./cancel.js";
 import { type Context, asContext, asFunction, describe } from "./context.js";
 import { live } from "./counters.js";
 import { errorIs } from "./errors.js";
+import { cause, subscribe } from "./cancel.js";
 import { suppressed } from "./suppressed.js";
 
 /**
@@ -98,8 +98,15 @@ class Until {
  * console.assert(n === 42);
  * ```
  */
-export async function* until<T>(p: PromiseLike<T>): AsyncGenerator<unknown, T, unknown> {
-  return (yield new Until(p)) as T;
+export function until<T>(p: PromiseLike<T>): AsyncGenerator<unknown, T, unknown> {
+  // Handled from the start: whether the driver races it, finds the task already cancelled, or
+  // never sees it (`yield until(p)` without the star), a later rejection is never unhandled.
+  Promise.resolve(p).then(undefined, noop);
+  return untilGen(new Until(p));
+}
+
+async function* untilGen<T>(instruction: Until): AsyncGenerator<unknown, T, unknown> {
+  return (yield instruction) as T;
 }
 
 const noop = (): void => {};
@@ -107,8 +114,14 @@ const noop = (): void => {};
 /** How long a run of bare `yield`s may keep the thread before timers and I/O get a turn. */
 const SLICE_MS = 4;
 
-const macrotask: (fn: () => void) => void =
-  typeof setImmediate === "function" ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0);
+// Captured when the module loads: fake timers installed later by a test must not be able to
+// freeze the driver's turn to the event loop.
+const realSetImmediate = typeof setImmediate === "function" ? setImmediate : undefined;
+const realSetTimeout = setTimeout;
+const macrotask = (fn: () => void): void => {
+  if (realSetImmediate !== undefined) realSetImmediate(fn);
+  else realSetTimeout(fn, 0);
+};
 
 const now: () => number =
   typeof performance === "object" && typeof performance.now === "function" ? () => performance.now() : Date.now;
@@ -140,24 +153,28 @@ function race(ctx: Context, p: PromiseLike<unknown>, label: string): Promise<Ste
   });
 }
 
-function isIterator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> | Generator<unknown, unknown, unknown> {
+/** An async generator object: what an `async function*` task returns, and what the driver drives. */
+function isIterator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> {
   return (
     x !== null &&
     typeof x === "object" &&
-    typeof (x as Generator).next === "function" &&
-    typeof (x as Generator).throw === "function" &&
-    (Symbol.asyncIterator in x || Symbol.iterator in x)
+    Symbol.asyncIterator in x &&
+    typeof (x as AsyncGenerator).next === "function" &&
+    typeof (x as AsyncGenerator).throw === "function"
+  );
+}
+
+/** The hint for a task that yielded something the driver does not take. */
+function badYield(y: unknown): TypeError {
+  const hint = isIterator(y) ? "; to wait for a generator, delegate with yield* until(...)" : "";
+  return new TypeError(
+    `runTask: a task may only yield nothing (a checkpoint) or delegate with yield* until(promise), received ${describe(y)}${hint}`,
   );
 }
 
 /** Drives a generator task to completion; see runTask for the protocol. */
-async function drive(
-  ctx: Context,
-  gen: AsyncGenerator<unknown, unknown, unknown> | Generator<unknown, unknown, unknown>,
-  rec: TaskRecord,
-): Promise<unknown> {
+async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown>, rec: TaskRecord): Promise<unknown> {
   let step: Step = { ok: true, value: undefined };
-  let cancellation: Error | undefined;
   let slice = now();
   for (;;) {
     let r: IteratorResult<unknown, unknown>;
@@ -165,46 +182,32 @@ async function drive(
     try {
       r = await (step.ok ? gen.next(step.value) : gen.throw(step.error));
     } catch (error) {
-      // Cleanup that threw while a cancellation was in flight: keep both, like `using` does.
-      if (cancellation !== undefined && !errorIs(error, cancellation)) throw suppressed(error, cancellation);
+      // Cleanup that threw while a cancellation was in flight — met at a yield or at a ctx-aware
+      // await inside the task — keeps both, like `using` does; the task's own rethrow of the
+      // cancellation (or of the cause a fetch-style API rejects with) passes through.
+      const cancellation = ctx.err;
+      if (cancellation !== undefined && !errorIs(error, cancellation) && !errorIs(error, cause(ctx))) {
+        throw suppressed(error, cancellation);
+      }
       throw error;
     }
     if (r.done === true) return r.value;
     const y: unknown = r.value;
+    // Every kind of yield counts toward the time slice, so no loop — of checkpoints, of waits on
+    // settled promises, or of a task that swallows its cancellation — can starve timers and I/O.
+    if (now() - slice >= SLICE_MS) {
+      rec.state = "at a checkpoint";
+      await new Promise<void>((resolve) => macrotask(resolve));
+      slice = now();
+    }
     const err = ctx.err;
-    if (err !== undefined) {
-      // An until() reached after the cancel is abandoned unawaited: handle its rejection.
-      if (y instanceof Until) Promise.resolve(y.promise).then(undefined, noop);
-      cancellation = err;
-      step = { ok: false, error: err };
-    } else if (y === undefined) {
-      if (now() - slice >= SLICE_MS) {
-        rec.state = "at a checkpoint";
-        await new Promise<void>((resolve) => macrotask(resolve));
-        slice = now();
-        const late = ctx.err;
-        if (late !== undefined) {
-          cancellation = late;
-          step = { ok: false, error: late };
-          continue;
-        }
-      }
-      step = { ok: true, value: undefined };
-    } else if (y instanceof Until) {
+    if (err !== undefined) step = { ok: false, error: err };
+    else if (y === undefined) step = { ok: true, value: undefined };
+    else if (y instanceof Until) {
       rec.state = `until(${describe(y.promise)})`;
       // The task's own line in dump() already says what it waits for: the sub stays unlabelled.
       step = await race(ctx, y.promise, "");
-      if (!step.ok && step.error === ctx.err) cancellation = step.error as Error;
-      slice = now();
-    } else {
-      const hint = isIterator(y) ? "; to wait for a generator, delegate with yield* until(...)" : "";
-      step = {
-        ok: false,
-        error: new TypeError(
-          `runTask: a task may only yield nothing (a checkpoint) or delegate with yield* until(promise), received ${describe(y)}${hint}`,
-        ),
-      };
-    }
+    } else step = { ok: false, error: badYield(y) };
   }
 }
 

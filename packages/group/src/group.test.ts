@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Canceled, background, cause, sleep, until, withCancel, type Context } from "@tether/core";
 import { liveCounts } from "@tether/core/testing";
-import { Group } from "@tether/group";
+import { Group, GroupEndedError } from "@tether/group";
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -60,7 +60,7 @@ describe("Group", () => {
     await g.wait();
   });
 
-  it("Group never starts queued tasks after it is cancelled, and go() then starts nothing", async () => {
+  it("Group never starts queued tasks after it is cancelled, and go() after wait() throws GroupEndedError", async () => {
     const g = new Group(background(), { limit: 1 });
     const started: number[] = [];
     const boom = new Error("boom");
@@ -71,8 +71,8 @@ describe("Group", () => {
     });
     for (let i = 1; i <= 5; i++) g.go(() => void started.push(i));
     await expect(g.wait()).rejects.toBe(boom);
-    g.go(() => void started.push(99));
-    expect(g.tryGo(() => void started.push(100))).toBe(false);
+    expect(() => g.go(() => void started.push(99))).toThrow(GroupEndedError);
+    expect(() => g.tryGo(() => void started.push(100))).toThrow(/Group.tryGo: the group has ended/);
     await expect(g.wait()).rejects.toBe(boom);
     expect(started).toEqual([0]);
   });

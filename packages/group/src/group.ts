@@ -1,4 +1,4 @@
-import { type Context, type Task, withCancelCause } from "@tether/core";
+import { type Context, type Task, cause, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
 import { asContext, asFunction, describe, startTask } from "@tether/core/internal";
 
@@ -26,6 +26,27 @@ export function checkLimit(limit: unknown, fn: string): number {
     throw new RangeError(`${fn}: limit must be a whole number ≥ 1 or Infinity, received ${describe(limit)}`);
   }
   return limit;
+}
+
+/**
+ * GroupEndedError is thrown by `go()` and `tryGo()` on a group whose `wait()` has returned: its
+ * context is cancelled and nothing would wait for the task.
+ *
+ * @example
+ * ```ts
+ * import { background } from "@tether/core";
+ * import { Group, GroupEndedError } from "@tether/group";
+ * const g = new Group(background());
+ * await g.wait();
+ * try {
+ *   g.go(() => 1);
+ * } catch (err) {
+ *   console.assert(err instanceof GroupEndedError);
+ * }
+ * ```
+ */
+export class GroupEndedError extends Error {
+  override readonly name: string = "GroupEndedError";
 }
 
 function taskName(options: GoOptions | undefined, fn: string): string | undefined {
@@ -80,6 +101,10 @@ export class Group implements AsyncDisposable {
   #first: { error: unknown } | undefined = undefined;
   /** Set once the group itself cancelled `ctx` (at its end or on dispose), not a failure. */
   #ending = false;
+  /** Set once wait() has returned: the group is over, and go() is a misuse. */
+  #ended = false;
+  /** Set once wait() has thrown the first failure, so dispose does not throw it a second time. */
+  #reported = false;
   #idle: Array<() => void> = [];
 
   constructor(parent: Context, options: GroupOptions = {}) {
@@ -114,8 +139,10 @@ export class Group implements AsyncDisposable {
   go(task: Task<unknown>, options?: GoOptions): void {
     asFunction(task, "Group.go", "task");
     const name = taskName(options, "Group.go");
+    if (this.#ended) throw new GroupEndedError("Group.go: the group has ended (wait() returned); start a new Group");
     const err = this.ctx.err;
     if (err !== undefined) {
+      // While the group is being disposed, new tasks are simply not started: that is the point.
       if (this.#first === undefined && !this.#ending) this.#fail(err);
       return;
     }
@@ -127,6 +154,7 @@ export class Group implements AsyncDisposable {
   tryGo(task: Task<unknown>, options?: GoOptions): boolean {
     asFunction(task, "Group.tryGo", "task");
     const name = taskName(options, "Group.tryGo");
+    if (this.#ended) throw new GroupEndedError("Group.tryGo: the group has ended (wait() returned); start a new Group");
     if (this.ctx.err !== undefined || this.#active >= this.#limit) return false;
     this.#start(task, name);
     return true;
@@ -135,19 +163,34 @@ export class Group implements AsyncDisposable {
   /**
    * wait settles once every task has settled, cleanup included, then cancels `ctx` (its cause is
    * the first failure, or `Canceled`). It rejects with the first failure. Tasks added while it
-   * waits are waited for too.
+   * waits are waited for too. After it returns the group is over: `go()` throws
+   * {@link GroupEndedError}; calling `wait()` again settles the same way at once.
    */
   async wait(): Promise<void> {
-    if (this.size > 0) await new Promise<void>((r) => this.#idle.push(r));
+    // Loop: a go() that lands between the last task settling and this code resuming must be
+    // waited for too, or wait() would return while it runs.
+    while (this.size > 0) await new Promise<void>((r) => this.#idle.push(r));
     this.#end();
-    if (this.#first !== undefined) throw this.#first.error;
+    this.#ended = true;
+    if (this.#first !== undefined) {
+      this.#reported = true;
+      throw this.#first.error;
+    }
   }
 
-  /** Cancels what still runs, waits for it, and rethrows the first real failure. */
+  /**
+   * Cancels what still runs, waits for it, and rethrows the first real failure — unless `wait()`
+   * already threw it, so `await using` plus `await g.wait()` reports a failure once.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#ending = true;
     this.#cancel();
-    await this.wait();
+    const reported = this.#reported;
+    try {
+      await this.wait();
+    } catch (e) {
+      if (!reported) throw e;
+    }
   }
 
   #start(task: Task<unknown>, name: string | undefined): void {
@@ -156,8 +199,9 @@ export class Group implements AsyncDisposable {
       () => this.#settled(),
       (error: unknown) => {
         const err = this.ctx.err;
-        // A task that stops with the group's own cancellation is not a failure of its own.
-        const echo = err !== undefined && error === err && (this.#first !== undefined || this.#ending);
+        // A task that stops with the group's own cancellation — ctx.err, or the cause a
+        // fetch-style API rejects with — is not a failure of its own.
+        const echo = err !== undefined && (error === err || error === cause(this.ctx)) && (this.#first !== undefined || this.#ending);
         if (!echo) {
           this.#errors.push(error);
           if (this.#first === undefined) this.#fail(error);
@@ -175,7 +219,11 @@ export class Group implements AsyncDisposable {
   #settled(): void {
     this.#active--;
     while (this.#active < this.#limit && this.#head < this.#queue.length) {
-      if (this.ctx.err !== undefined) {
+      const err = this.ctx.err;
+      if (err !== undefined) {
+        // Queued tasks never start once the group is cancelled; unless the group did that
+        // itself, the cancellation is its error, so wait() cannot report dropped work as success.
+        if (this.#first === undefined && !this.#ending) this.#fail(err);
         this.#queue = [];
         this.#head = 0;
         break;
@@ -186,6 +234,10 @@ export class Group implements AsyncDisposable {
     }
     if (this.#head === this.#queue.length && this.#head > 0) {
       this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+      // A queue that never drains would otherwise keep a dead slot per task ever queued.
+      this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;
     }
     if (this.size === 0) {

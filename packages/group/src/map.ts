@@ -11,6 +11,18 @@ export interface MapOptions {
 /** What `fn` may return for one item: a value, a promise, or a generator task's body. */
 export type MapResult<R> = R | PromiseLike<R> | AsyncGenerator<unknown, R, unknown>;
 
+/** An async generator's body to drive (not any async iterable: a stream is a value to return). */
+function isAsyncGenerator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> {
+  return (
+    x !== null &&
+    typeof x === "object" &&
+    Symbol.asyncIterator in x &&
+    typeof (x as AsyncGenerator).next === "function" &&
+    typeof (x as AsyncGenerator).throw === "function" &&
+    typeof (x as AsyncGenerator).return === "function"
+  );
+}
+
 /**
  * map calls `fn(ctx, item, index)` for every item, at most `limit` at a time, and resolves with the
  * results in input order. `fn` may be a plain, async or async generator function. The first
@@ -47,7 +59,7 @@ export async function map<T, R>(
   list.forEach((item, i) => {
     const task: Task<void> = (gctx) => {
       const out = fn(gctx, item, i);
-      if (out !== null && typeof out === "object" && Symbol.asyncIterator in out) {
+      if (isAsyncGenerator(out)) {
         return (async function* () {
           results[i] = yield* out as AsyncGenerator<unknown, R, unknown>;
         })();

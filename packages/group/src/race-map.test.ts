@@ -130,3 +130,42 @@ describe("map()", () => {
     await expect(map(background(), [], () => 1, { limit: -1 })).rejects.toThrow(/map: limit must be a whole number/);
   });
 });
+
+describe("race() under a cancelled parent", () => {
+  it("race() rejects with ctx.err when every task stopped only because the parent was cancelled", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const p = race(
+      ctx,
+      (c) => sleep(c, 1_000),
+      async function* () {
+        yield* until(new Promise(() => {}));
+      },
+    );
+    await new Promise((r) => setImmediate(r));
+    cancel();
+    await expect(p).rejects.toBe(Canceled);
+  });
+});
+
+describe("race() and its losers' cleanup", () => {
+  it("race() rejects with a loser's cleanup failure instead of losing it", async () => {
+    const broken = new Error("could not close");
+    const p = race(
+      background(),
+      async () => "winner",
+      async function* () {
+        try {
+          yield* until(new Promise(() => {}));
+        } finally {
+          // eslint-disable-next-line no-unsafe-finally -- the failure under test
+          throw broken;
+        }
+      },
+    );
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as { error?: unknown }).error).toBe(broken);
+  });
+});

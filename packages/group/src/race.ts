@@ -1,11 +1,14 @@
-import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
+import { type Context, type Task, type TaskResult, cause, withCancelCause } from "@tether/core";
 import { asContext, asFunction, startTask } from "@tether/core/internal";
 
 /**
  * race starts every task under a child of `ctx` and resolves with the value of the first to
- * fulfil. The others are then cancelled and awaited — their cleanup has run before race settles.
+ * fulfil. The others are then cancelled and awaited — their cleanup has run before race settles,
+ * and if a loser's cleanup fails (it rejects with anything but that cancellation), race rejects
+ * with that failure rather than lose it.
  * When every task fails, race rejects with an `AggregateError` of their errors in task order (also
- * for no tasks at all, like `Promise.any`). On a cancelled context it rejects with `ctx.err` and
+ * for no tasks at all, like `Promise.any`) — or with `ctx.err` when they failed only because `ctx`
+ * was cancelled. On a cancelled context it rejects with `ctx.err` and
  * calls no task.
  *
  * @example Hedged requests
@@ -30,6 +33,7 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   const [child, cancel] = withCancelCause(c);
   const errors = new Array<unknown>(n);
   let winner: { value: unknown } | undefined;
+  let lateFailure: { error: unknown } | undefined;
   let left = n;
   try {
     await new Promise<void>((resolve) => {
@@ -44,6 +48,11 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
           },
           (error: unknown) => {
             errors[i] = error;
+            // A loser that fails with anything but the cancellation the win sent it failed in
+            // its cleanup: like a failing dispose after a successful `using` body, that fails race.
+            if (winner !== undefined && lateFailure === undefined && error !== child.err && error !== cause(child)) {
+              lateFailure = { error };
+            }
             if (--left === 0) resolve();
           },
         );
@@ -52,6 +61,12 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   } finally {
     cancel();
   }
-  if (winner === undefined) throw new AggregateError(errors, "race: every task failed");
+  if (winner === undefined) {
+    // Every task stopped only because the caller's context was cancelled: report that, as run does.
+    const err = c.err;
+    if (err !== undefined && errors.every((e) => e === err || e === cause(c))) throw err;
+    throw new AggregateError(errors, "race: every task failed");
+  }
+  if (lateFailure !== undefined) throw lateFailure.error;
   return winner.value as TaskResult<T[number]>;
 }
