@@ -23,7 +23,7 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** Captured before any test installs fake timers. */
 const realSetImmediate = globalThis.setImmediate;
 
-describe("review: runTask() driver", () => {
+describe("edge cases: runTask() driver", () => {
   it("runTask() handles the rejection of an until() promise abandoned because ctx was cancelled before the driver saw the yield (pinned, passes since d5b83d1)", async () => {
     const seen: unknown[] = [];
     const onRejection = (r: unknown): void => void seen.push(r);
@@ -146,7 +146,7 @@ describe("review: runTask() driver", () => {
     expect(errorIs(e2, Canceled)).toBe(true);
   });
 
-  it("runTask() passes a rejection from a thenable whose then getter throws into the generator (pinned, passes)", async () => {
+  it("runTask() passes a rejection from a thenable whose then getter throws into the generator", async () => {
     const bad = new Error("then getter threw");
     const thenable = {
       get then(): never {
@@ -163,7 +163,7 @@ describe("review: runTask() driver", () => {
     expect(got).toBe(bad);
   });
 
-  it("runTask() passes a rejection from a thenable whose then() throws synchronously into the generator (pinned, passes)", async () => {
+  it("runTask() passes a rejection from a thenable whose then() throws synchronously into the generator", async () => {
     const bad = new Error("then threw");
     const thenable: PromiseLike<number> = {
       then() {
@@ -180,8 +180,8 @@ describe("review: runTask() driver", () => {
   });
 });
 
-describe("review: cancel tree and timers", () => {
-  it("cancel() called from an abort listener of a descendant during the same cancel pass keeps the first cause and counters at zero (pinned, passes)", async () => {
+describe("edge cases: cancel tree and timers", () => {
+  it("cancel() called from an abort listener of a descendant during the same cancel pass keeps the first cause and counters at zero", async () => {
     const [root, cancelRoot] = withCancelCause(background());
     const [child, cancelChild] = withCancelCause(root);
     const [grand, cancelGrand] = withCancel(child);
@@ -216,7 +216,7 @@ describe("review: cancel tree and timers", () => {
     for (const c of [cancelExpired, cancelBefore, cancelLive, cancelAfter]) c();
   });
 
-  it("withDeadline() at exactly the parent's deadline makes no timer and expires with the parent (pinned, passes)", () => {
+  it("withDeadline() at exactly the parent's deadline makes no timer and expires with the parent", () => {
     vi.useFakeTimers();
     const [parent, cancelParent] = withTimeout(background(), 1_000, "parent cause");
     const [child, cancelChild] = withDeadline(parent, parent.deadline as number, "child cause");
@@ -227,7 +227,7 @@ describe("review: cancel tree and timers", () => {
     cancelParent();
   });
 
-  it("withTimeout() longer than 2^31-1 ms fires at the right time, without an overflow warning, under fake timers (pinned, passes)", () => {
+  it("withTimeout() longer than 2^31-1 ms fires at the right time, without an overflow warning, under fake timers", () => {
     vi.useFakeTimers();
     const ms = 2 ** 31 + 5_000;
     const [ctx, cancel] = withTimeout(background(), ms);
@@ -239,7 +239,7 @@ describe("review: cancel tree and timers", () => {
     cancel();
   });
 
-  it("sleep() longer than 2^31-1 ms resolves at the right time under fake timers (pinned, passes)", async () => {
+  it("sleep() longer than 2^31-1 ms resolves at the right time under fake timers", async () => {
     vi.useFakeTimers();
     let done = false;
     const p = sleep(background(), 2 ** 31 + 10).then(() => (done = true));
@@ -275,7 +275,7 @@ describe("review: cancel tree and timers", () => {
   });
 });
 
-describe("review: small misuse paths", () => {
+describe("edge cases: small misuse paths", () => {
   it("runTask() leaves no unhandled rejection when a task writes yield until(p) without the star", async () => {
     let rejectLater!: (e: unknown) => void;
     const outcome = await runTask(background(), async function* () {
@@ -293,7 +293,7 @@ describe("review: small misuse paths", () => {
   });
 });
 
-describe("review: debug hooks", () => {
+describe("edge cases: debug hooks", () => {
   it("trackLeaks().stop() and enableTrace(false) uninstall their hooks whatever the order they are stopped in", () => {
     const tracker = trackLeaks();
     enableTrace();

@@ -21,7 +21,7 @@ function abortable(ctx: Context): Promise<never> {
   });
 }
 
-describe("review: Group", () => {
+describe("edge cases: Group", () => {
   it("Group.wait() does not resolve successfully when queued tasks were dropped because the parent was cancelled", async () => {
     const [parent, cancelParent] = withCancel(background());
     const g = new Group(parent, { limit: 1 });
@@ -177,7 +177,7 @@ describe("review: Group", () => {
     expect(heapAtEnd - heapAtStart).toBeLessThan(1_000_000);
   });
 
-  it("Group.wait() called twice and tryGo() on a full group behave (pinned, passes)", async () => {
+  it("Group.wait() called twice and tryGo() on a full group behave", async () => {
     const g = new Group(background(), { limit: 1 });
     const first = gate();
     g.go(() => first.promise);
@@ -190,7 +190,7 @@ describe("review: Group", () => {
     expect(g.ctx.err).toBe(Canceled);
   });
 
-  it("Group with failFast: false and await using waits for every task and rethrows the first failure (pinned, passes)", async () => {
+  it("Group with failFast: false and await using waits for every task and rethrows the first failure", async () => {
     const a = new Error("a");
     const log: string[] = [];
     const body = async (): Promise<void> => {
@@ -215,7 +215,7 @@ describe("review: Group", () => {
   });
 });
 
-describe("review: map and race", () => {
+describe("edge cases: map and race", () => {
   it("map() with 11 concurrent calls that pass ctx.signal to a Node API prints no MaxListenersExceededWarning", async () => {
     const warnings: string[] = [];
     const onWarning = (w: Error): void => void warnings.push(w.name);
@@ -244,7 +244,7 @@ describe("review: map and race", () => {
     await stream.cancel();
   });
 
-  it("race() settles after the losers' generator cleanup and leaves nothing running (pinned, passes)", async () => {
+  it("race() settles after the losers' generator cleanup and leaves nothing running", async () => {
     const log: string[] = [];
     const v = await race(
       background(),
@@ -265,7 +265,7 @@ describe("review: map and race", () => {
     expect(liveCounts().tasks).toBe(0);
   });
 
-  it("run() of a task that spawns work with runTask on the run's ctx rejects with the first failure only (pinned, passes)", async () => {
+  it("run() of a task that spawns work with runTask on the run's ctx rejects with the first failure only", async () => {
     const boom = new Error("boom");
     await expect(
       run(
