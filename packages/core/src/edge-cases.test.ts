@@ -24,7 +24,7 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const realSetImmediate = globalThis.setImmediate;
 
 describe("edge cases: runTask() driver", () => {
-  it("runTask() handles the rejection of an until() promise abandoned because ctx was cancelled before the driver saw the yield (pinned, passes since d5b83d1)", async () => {
+  it("runTask() handles the rejection of an until() promise abandoned because ctx was cancelled before the driver saw the yield", async () => {
     const seen: unknown[] = [];
     const onRejection = (r: unknown): void => void seen.push(r);
     process.on("unhandledRejection", onRejection);
@@ -47,7 +47,7 @@ describe("edge cases: runTask() driver", () => {
     }
   });
 
-  it("runTask() handles the rejection of an until() promise yielded by cleanup after cancellation (pinned, passes since d5b83d1)", async () => {
+  it("runTask() handles the rejection of an until() promise yielded by cleanup after cancellation", async () => {
     const seen: unknown[] = [];
     const onRejection = (r: unknown): void => void seen.push(r);
     process.on("unhandledRejection", onRejection);
