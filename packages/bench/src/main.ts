@@ -1,0 +1,94 @@
+/**
+ * `pnpm bench`: every suite in one process, one markdown table on stdout, the same data as JSON.
+ *
+ *   pnpm bench            full run; writes results/latest.json
+ *   pnpm bench --quick    every case briefly (CI: proves no case has rotted); writes results/quick.tmp.json
+ *   pnpm bench --only=core,sync   a subset; writes results/partial.tmp.json
+ *
+ * Progress goes to stderr, so `pnpm -s bench > table.md` captures only the table.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, platform, release } from "node:os";
+import { fileURLToPath } from "node:url";
+import { type CaseFactory, type CaseResult, type RunOptions, measure, settle, sink } from "./harness.js";
+import { type MemoryResult, measureMemory } from "./memory.js";
+import { type Report, markdown, ns, ratio, targets } from "./report.js";
+import { coreSuite } from "./suites/core.js";
+import { groupSuite } from "./suites/group.js";
+import { syncSuite } from "./suites/sync.js";
+
+const SUITES: Record<string, () => CaseFactory[]> = { core: coreSuite, group: groupSuite, sync: syncSuite };
+const ALL = [...Object.keys(SUITES), "memory"];
+
+function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] } {
+  let quick = false;
+  let only = ALL;
+  for (const a of argv) {
+    if (a === "--quick") quick = true;
+    else if (a.startsWith("--only=")) only = a.slice("--only=".length).split(",").filter(Boolean);
+    else if (a === "--") continue;
+    else throw new Error(`bench: unknown argument ${JSON.stringify(a)}; use --quick and/or --only=${ALL.join(",")}`);
+  }
+  const unknown = only.filter((s) => !ALL.includes(s));
+  if (unknown.length > 0) throw new Error(`bench: unknown suite ${unknown.join(", ")}; choose from ${ALL.join(", ")}`);
+  return { quick, only };
+}
+
+async function main(): Promise<void> {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const options: RunOptions & { memoryIterations: number } = quick
+    ? { time: 15, rounds: 1, warmupTime: 5, memoryIterations: 50_000 }
+    : { time: 200, rounds: 5, warmupTime: 250, memoryIterations: 1_000_000 };
+  if (typeof (globalThis as { gc?: unknown }).gc !== "function") {
+    process.stderr.write("bench: note: run with node --expose-gc for a full GC between implementations\n");
+  }
+  const started = Date.now();
+  const loadAtStart = loadavg()[0] ?? 0;
+  const cores = cpus().length;
+  if (!quick && loadAtStart > cores / 2) {
+    process.stderr.write(`bench: warning: load average ${loadAtStart.toFixed(2)} on ${cores} cores; other work will skew these timings\n`);
+  }
+  const cases: CaseResult[] = [];
+  for (const suite of Object.keys(SUITES)) {
+    if (!only.includes(suite)) continue;
+    for (const make of (SUITES[suite] as () => CaseFactory[])()) {
+      const r = await measure(make(), options);
+      await settle();
+      cases.push(r);
+      const cmp = r.comparisons.map((x) => `${ratio(x.ratio)} ${x.name}`).join("; ");
+      process.stderr.write(`${r.id}: Tether ${ns(r.tether.nsPerOp)} ns/op; ${cmp}\n`);
+    }
+  }
+  let memory: MemoryResult | undefined;
+  if (only.includes("memory")) {
+    memory = await measureMemory(options.memoryIterations);
+    process.stderr.write(`${memory.id}: Tether +${memory.tether.sample.growth} bytes\n`);
+  }
+  const cpu = cpus();
+  const report: Report = {
+    environment: {
+      node: process.version,
+      v8: process.versions.v8,
+      cpu: cpu[0]?.model.trim() ?? "unknown CPU",
+      cores: cpu.length,
+      platform: `${platform()} ${release()}`,
+      date: new Date().toISOString(),
+      load: [loadAtStart, loadavg()[0] ?? 0],
+    },
+    mode: quick ? "quick" : "full",
+    options,
+    cases,
+    memory,
+    targets: targets(cases, memory),
+  };
+  process.stdout.write(`${markdown(report)}\n`);
+
+  const complete = only.length === ALL.length;
+  const file = quick ? "quick.tmp.json" : complete ? "latest.json" : "partial.tmp.json";
+  const dir = fileURLToPath(new URL("../results/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(dir + file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(`bench: wrote results/${file} in ${((Date.now() - started) / 1000).toFixed(1)} s (sink ${typeof sink.value}/${sink.n > 0})\n`);
+}
+
+await main();
