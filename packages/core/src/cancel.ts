@@ -96,20 +96,27 @@ export class CancelNode extends Ctx {
 }
 
 /**
- * Sub is an internal subscriber to a context's cancellation. Its callback runs synchronously inside
- * the cancel, after every descendant's `err` is set, so it must only settle promises or queue work.
+ * Sub is an internal subscriber to a context's cancellation. `_fire` runs synchronously inside the
+ * cancel, after every descendant's `err` is set, so it must only settle promises or queue work.
+ * A waiter of another package may extend Sub and override `_fire`, then join a context's list
+ * with {@link subscribeWith}: one object per wait instead of a waiter, a Sub and a closure.
  */
 export class Sub {
   _owner: CancelNode | null = null;
   _prev: Member | null = null;
   _next: Member | null = null;
   constructor(
-    readonly _fn: (err: Error) => void,
+    readonly _fn: ((err: Error) => void) | null,
     /** What the subscriber waits for, as `dump()` shows it: "sleep(100ms)", "Mutex.lock". */
     readonly _label: string,
   ) {}
 
-  /** Withdraws the subscription; after it the callback never runs. Idempotent. */
+  /** Called once, inside the cancel that reaches this subscriber's context. */
+  _fire(err: Error): void {
+    (this._fn as (err: Error) => void)(err);
+  }
+
+  /** Withdraws the subscription; after it `_fire` is never called. Idempotent. */
   off(): void {
     if (this._owner !== null) unlink(this);
   }
@@ -245,17 +252,30 @@ export function attach(node: CancelNode, parent: Context): void {
  * Returns null when `ctx` can never be cancelled. `label` names the wait in `dump()`.
  */
 export function subscribe(ctx: Context, fn: (err: Error) => void, label = "waiter"): Sub | null {
-  const src = ctx instanceof Ctx ? ctx._src : ctx;
-  if (src === null) return null;
-  const owner = src instanceof CancelNode ? src : ownerOf(src as Context);
-  if (owner === null) return null;
   const sub = new Sub(fn, label);
+  return subscribeWith(ctx, sub) ? sub : null;
+}
+
+/**
+ * Links `sub` (a Sub subclass that overrides `_fire`) into the cancellation of `ctx`, which the
+ * caller has checked is still alive. Returns false, linking nothing, when `ctx` can never be
+ * cancelled.
+ */
+export function subscribeWith(ctx: Context, sub: Sub): boolean {
+  const src = ctx instanceof Ctx ? ctx._src : ctx;
+  if (src === null) return false;
+  if (src instanceof CancelNode) {
+    append(src, sub);
+    return true;
+  }
+  const owner = ownerOf(src as Context);
+  if (owner === null) return false;
   if (owner === undefined || owner.err !== undefined) {
     // A foreign context whose signal aborted while its err still read undefined.
     const err = owner?.err ?? foreignErr(src as Context);
-    queueMicrotask(() => fn(err));
+    queueMicrotask(() => sub._fire(err));
   } else append(owner, sub);
-  return sub;
+  return true;
 }
 
 /**
@@ -295,7 +315,7 @@ export function cancelNode(node: CancelNode, err: Error, cause: unknown): void {
   }
   for (const m of fired) {
     if (m instanceof CancelNode) release(m);
-    else m._fn(err);
+    else m._fire(err);
   }
 }
 
