@@ -51,7 +51,7 @@ export class CancelNode extends Ctx {
     readonly _kind: Kind,
     readonly deadline: number | undefined,
   ) {
-    super(null, _parent instanceof Ctx ? _parent._values : _parent);
+    super(null, _parent);
     this._src = this;
   }
 

@@ -79,16 +79,28 @@ export function createKey<T>(name: string): Key<T> {
 /**
  * The base of every Tether context. `_src` is the nearest context at or above this one whose
  * cancellation this one shares: a cancel node, a foreign Context, or null when nothing above can
- * ever be cancelled. `_values` is the nearest value holder (a ValueCtx or a foreign Context), so
- * a lookup skips cancel and timer layers.
+ * ever be cancelled. `_values` is the nearest ValueCtx, and ValueCtx layers link only to each
+ * other, so a lookup skips cancel and timer layers with one comparison per value layer.
+ * `_fvalues` is a foreign Context below the chain, asked when the chain has no match.
  */
 export abstract class Ctx implements Context {
   _src: Ctx | Context | null;
-  _values: ValueCtx | Context | null;
+  _values: ValueCtx | null;
+  _fvalues: Context | null;
 
-  constructor(src: Ctx | Context | null, values: ValueCtx | Context | null) {
+  /** Takes the value chain of `parent`: a Tether context's, or a foreign one to ask. */
+  constructor(src: Ctx | Context | null, parent: Context | null) {
     this._src = src;
-    this._values = values;
+    if (parent === null) {
+      this._values = null;
+      this._fvalues = null;
+    } else if (parent instanceof Ctx) {
+      this._values = parent._values;
+      this._fvalues = parent._fvalues;
+    } else {
+      this._values = null;
+      this._fvalues = parent;
+    }
   }
 
   abstract get deadline(): number | undefined;
@@ -97,14 +109,11 @@ export abstract class Ctx implements Context {
   abstract get signal(): AbortSignal;
 
   value<T>(key: Key<T>): T | undefined {
+    for (let v = this._values; v !== null; v = v._up) if (v._key === key) return v._val as T;
+    // Only keys made by createKey are ever stored, so checking the argument can wait for a miss.
     if (!isKey(key)) throw new TypeError(`value: key must be a Key made by createKey(), received ${describe(key)}`);
-    let v = this._values;
-    while (v !== null) {
-      if (!(v instanceof ValueCtx)) return v.value(key);
-      if (v._key === key) return v._val as T;
-      v = v._up;
-    }
-    return undefined;
+    const f = this._fvalues;
+    return f === null ? undefined : f.value(key);
   }
 
   abstract toString(): string;
@@ -206,16 +215,16 @@ export function todo(): Context {
 
 /** ValueCtx holds one key/value pair; everything but lookup delegates to its parent. */
 export class ValueCtx extends Ctx {
-  readonly _up: ValueCtx | Context | null;
+  /** The next value layer up; the chain holds nothing else. */
+  readonly _up: ValueCtx | null;
   readonly deadline: number | undefined;
   constructor(
     readonly _parent: Context,
     readonly _key: Key<unknown>,
     readonly _val: unknown,
   ) {
-    const p = _parent instanceof Ctx ? _parent : null;
-    super(p !== null ? p._src : _parent, null);
-    this._up = p !== null ? p._values : _parent;
+    super(_parent instanceof Ctx ? _parent._src : _parent, _parent);
+    this._up = this._values;
     this._values = this;
     this.deadline = _parent.deadline;
   }

@@ -3,7 +3,7 @@ import { Ctx, type Context, asContext, never, neverAborts } from "./context.js";
 
 class DetachedCtx extends Ctx {
   constructor(private readonly _parent: Context) {
-    super(null, _parent instanceof Ctx ? _parent._values : _parent);
+    super(null, _parent);
   }
   get deadline(): undefined {
     return undefined;
