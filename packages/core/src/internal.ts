@@ -9,4 +9,4 @@ export { Sub, subscribe, subscribeWith } from "./cancel.js";
 export { asContext, asFunction, describe } from "./context.js";
 export { live } from "./counters.js";
 export { checkMs } from "./timer.js";
-export { startTask } from "./task.js";
+export { startTask, watchTask } from "./task.js";

@@ -270,38 +270,43 @@ export function runTask<T>(ctx: Context, task: Task<T>, options?: RunTaskOptions
  * promise or a generator is registered until it settles.
  */
 export function startTask<T>(c: Context, task: Task<T>, name: string | undefined): Promise<T> {
+  return new Promise<T>((resolve, reject) => watchTask(c, task, name, resolve, reject));
+}
+
+/**
+ * Runs `task` and reports its outcome to `ok` or `fail` — synchronously when it has one at once
+ * (a cancelled context, a plain value, a synchronous throw), else with one promise reaction, no
+ * promise of its own. `ok` and `fail` must not throw. For `run` and `race`, which start many
+ * tasks and would otherwise pay a promise per task for nothing.
+ */
+export function watchTask<T>(c: Context, task: Task<T>, name: string | undefined, ok: (value: T) => void, fail: (error: unknown) => void): void {
   const err = c.err;
-  if (err !== undefined) return Promise.reject(err);
+  if (err !== undefined) return fail(err);
   let out: T | PromiseLike<T> | AsyncGenerator<unknown, T, unknown>;
   try {
     out = task(c);
   } catch (e) {
-    return Promise.reject(e);
+    return fail(e);
   }
-  if (out === null || (typeof out !== "object" && typeof out !== "function")) return Promise.resolve(out);
+  if (out === null || (typeof out !== "object" && typeof out !== "function")) return ok(out);
+  let p: PromiseLike<unknown>;
+  let rec: TaskRecord;
   if (isIterator(out)) {
-    const rec = new TaskRecord(task as Task<unknown>, name, c, true);
-    return drive(c, out, rec).then(
-      (v) => {
-        rec.end();
-        return v as T;
-      },
-      (e: unknown) => {
-        rec.end();
-        throw e;
-      },
-    );
-  }
-  if (typeof (out as PromiseLike<T>).then !== "function") return Promise.resolve(out as T);
-  const rec = new TaskRecord(task as Task<unknown>, name, c, false);
-  return Promise.resolve(out as PromiseLike<T>).then(
+    rec = new TaskRecord(task as Task<unknown>, name, c, true);
+    p = drive(c, out, rec);
+  } else if (typeof (out as PromiseLike<T>).then === "function") {
+    rec = new TaskRecord(task as Task<unknown>, name, c, false);
+    // A foreign thenable goes through Promise.resolve, which also guards against a throwing then.
+    p = out instanceof Promise ? out : Promise.resolve(out as PromiseLike<T>);
+  } else return ok(out as T);
+  p.then(
     (v) => {
       rec.end();
-      return v;
+      ok(v as T);
     },
     (e: unknown) => {
       rec.end();
-      throw e;
+      fail(e);
     },
   );
 }

@@ -1,5 +1,5 @@
 import { type Context, type Task, type TaskResult, cause, withCancelCause } from "@tether/core";
-import { asContext, asFunction, startTask } from "@tether/core/internal";
+import { asContext, asFunction, watchTask } from "@tether/core/internal";
 
 /**
  * race starts every task under a child of `ctx` and resolves with the value of the first to
@@ -38,7 +38,10 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   try {
     await new Promise<void>((resolve) => {
       for (let i = 0; i < n; i++) {
-        startTask(child, tasks[i] as Task<unknown>, undefined).then(
+        watchTask(
+          child,
+          tasks[i] as Task<unknown>,
+          undefined,
           (value) => {
             if (winner === undefined) {
               winner = { value };

@@ -1,5 +1,5 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
-import { asContext, asFunction, startTask } from "@tether/core/internal";
+import { asContext, asFunction, watchTask } from "@tether/core/internal";
 
 /** The tuple of results `run` resolves with, one per task, in order. */
 export type RunResults<T extends readonly Task<unknown>[]> = { -readonly [K in keyof T]: TaskResult<T[K]> };
@@ -35,7 +35,10 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
   try {
     await new Promise<void>((resolve) => {
       for (let i = 0; i < n; i++) {
-        startTask(child, tasks[i] as Task<unknown>, undefined).then(
+        watchTask(
+          child,
+          tasks[i] as Task<unknown>,
+          undefined,
           (v) => {
             results[i] = v;
             if (--left === 0) resolve();
