@@ -2,7 +2,17 @@ import { CancelNode } from "./cancel.js";
 import { addHooks } from "./counters.js";
 import { captureStack, userFrames } from "./debug.js";
 
-/** A context whose cancel function was dropped before the context was cancelled. */
+/**
+ * LeakReport describes a context whose cancel function was dropped before the context was
+ * cancelled, as {@link trackLeaks} finds it.
+ *
+ * @example
+ * ```ts
+ * import type { LeakReport } from "@tether/core/testing";
+ * const report: LeakReport = { context: "background().withCancel()", stack: "at main (app.ts:3:7)", timer: false };
+ * console.assert(report.context.endsWith("withCancel()"));
+ * ```
+ */
 export interface LeakReport {
   /** The context's lineage, as its toString() prints it. */
   readonly context: string;
@@ -12,7 +22,17 @@ export interface LeakReport {
   readonly timer: boolean;
 }
 
-/** What {@link trackLeaks} returns. */
+/**
+ * LeakTracker is what {@link trackLeaks} returns.
+ *
+ * @example
+ * ```ts
+ * import { trackLeaks, type LeakTracker } from "@tether/core/testing";
+ * const tracker: LeakTracker = trackLeaks();
+ * tracker.stop();
+ * console.assert(tracker.leaks.length === 0);
+ * ```
+ */
 export interface LeakTracker {
   /** Every leak found so far, oldest first. */
   readonly leaks: readonly LeakReport[];

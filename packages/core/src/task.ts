@@ -22,7 +22,21 @@ import { suppressed } from "./suppressed.js";
  */
 export type Task<T> = (ctx: Context) => T | PromiseLike<T> | AsyncGenerator<unknown, T, unknown>;
 
-/** The value a task settles with: a generator's return value, or the awaited result. */
+/**
+ * TaskResult is the value a task settles with: a generator's return value, or the awaited result.
+ *
+ * @example
+ * ```ts
+ * import type { TaskResult } from "@tether/core";
+ * const fetchCount = async (): Promise<number> => 3;
+ * async function* pages(): AsyncGenerator<unknown, string[], unknown> {
+ *   return ["a"];
+ * }
+ * const n: TaskResult<typeof fetchCount> = 3; // number
+ * const p: TaskResult<typeof pages> = ["a"]; // string[]
+ * console.assert(n === 3 && p.length === 1);
+ * ```
+ */
 export type TaskResult<F> = F extends (ctx: Context) => infer R
   ? R extends AsyncGenerator<unknown, infer T, unknown>
     ? T
@@ -70,7 +84,16 @@ export function* runningTasks(): Generator<TaskRecord, void, undefined> {
   for (let t = firstTask; t !== null; t = t._next) yield t;
 }
 
-/** Options for {@link runTask}. */
+/**
+ * RunTaskOptions are the options of {@link runTask}.
+ *
+ * @example
+ * ```ts
+ * import { background, runTask, type RunTaskOptions } from "@tether/core";
+ * const options: RunTaskOptions = { name: "warm cache" };
+ * console.assert((await runTask(background(), () => 1, options)) === 1);
+ * ```
+ */
 export interface RunTaskOptions {
   /** How `dump()` names the task. Default: the function's name. */
   name?: string;

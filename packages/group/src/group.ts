@@ -2,7 +2,18 @@ import { type Context, type Task, cause, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
 import { asContext, asFunction, describe, startTask } from "@tether/core/internal";
 
-/** Options for {@link Group}. */
+/**
+ * GroupOptions are the options of {@link Group}.
+ *
+ * @example
+ * ```ts
+ * import { background } from "@tether/core";
+ * import { Group, type GroupOptions } from "@tether/group";
+ * const options: GroupOptions = { limit: 8, failFast: true, name: "thumbnails" };
+ * const g = new Group(background(), options);
+ * await g.wait();
+ * ```
+ */
 export interface GroupOptions {
   /** At most this many tasks run at once; the rest queue in FIFO order. Default: Infinity. */
   limit?: number;
@@ -12,7 +23,19 @@ export interface GroupOptions {
   name?: string;
 }
 
-/** Options for {@link Group.go}. */
+/**
+ * GoOptions are the options of {@link Group.go} and {@link Group.tryGo}.
+ *
+ * @example
+ * ```ts
+ * import { background } from "@tether/core";
+ * import { Group, type GoOptions } from "@tether/group";
+ * const g = new Group(background());
+ * const options: GoOptions = { name: "resize 1.png" };
+ * g.go(() => "done", options);
+ * await g.wait();
+ * ```
+ */
 export interface GoOptions {
   /** How `dump()` names the task. Default: the function's name. */
   name?: string;

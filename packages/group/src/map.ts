@@ -2,13 +2,33 @@ import { type Context, type Task } from "@tether/core";
 import { asContext, asFunction, describe } from "@tether/core/internal";
 import { Group, checkLimit } from "./group.js";
 
-/** Options for {@link map}. */
+/**
+ * MapOptions are the options of {@link map}.
+ *
+ * @example
+ * ```ts
+ * import { background } from "@tether/core";
+ * import { map, type MapOptions } from "@tether/group";
+ * const options: MapOptions = { limit: 2 };
+ * console.assert((await map(background(), [1, 2, 3], (_ctx, x) => x * 2, options)).join() === "2,4,6");
+ * ```
+ */
 export interface MapOptions {
   /** At most this many calls of `fn` run at once. Default: Infinity. */
   limit?: number;
 }
 
-/** What `fn` may return for one item: a value, a promise, or a generator task's body. */
+/**
+ * MapResult is what `fn` may return for one item: a value, a promise, or a generator task's body.
+ *
+ * @example
+ * ```ts
+ * import type { MapResult } from "@tether/group";
+ * const direct: MapResult<number> = 1;
+ * const later: MapResult<number> = Promise.resolve(2);
+ * console.assert(direct === 1 && later instanceof Promise);
+ * ```
+ */
 export type MapResult<R> = R | PromiseLike<R> | AsyncGenerator<unknown, R, unknown>;
 
 /** An async generator's body to drive (not any async iterable: a stream is a value to return). */

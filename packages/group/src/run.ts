@@ -1,7 +1,17 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
 import { asContext, asFunction, watchTask } from "@tether/core/internal";
 
-/** The tuple of results `run` resolves with, one per task, in order. */
+/**
+ * RunResults is the tuple of results `run` resolves with, one per task, in order.
+ *
+ * @example
+ * ```ts
+ * import type { RunResults } from "@tether/group";
+ * type Tasks = [() => number, () => Promise<string>];
+ * const results: RunResults<Tasks> = [1, "one"];
+ * console.assert(results.length === 2);
+ * ```
+ */
 export type RunResults<T extends readonly Task<unknown>[]> = { -readonly [K in keyof T]: TaskResult<T[K]> };
 
 /**
