@@ -2,16 +2,24 @@
 // runs each list against the real code and a small reference model, and a failing list is shrunk
 // (whole chunks, then single operations) before it is reported with its seed.
 
-/** mulberry32: a tiny, fast, seedable PRNG; good enough to explore schedules. */
-export function prng(seed: number): Rng {
+/**
+ * mulberry32: a tiny, fast, seedable PRNG (32-bit state) — enough to explore schedules and to make
+ * a randomized test reproducible from the seed it prints. The one copy every test uses.
+ */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
-  const next = (): number => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A seeded stream with the draws a model needs. */
+export function prng(seed: number): Rng {
+  const next = mulberry32(seed);
   return {
     next,
     int: (n) => Math.floor(next() * n),

@@ -1,17 +1,6 @@
-/**
- * mulberry32 is a tiny seeded PRNG (32-bit state, period 2^32): enough to make a randomized test
- * reproducible from the seed printed in its failure message.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../../../test/model.js";
+
+export { mulberry32 };
 
 /** Rng wraps a mulberry32 stream with the draws a test needs. */
 export class Rng {
