@@ -109,7 +109,7 @@ export class Channel<T> implements AsyncIterable<T> {
     const r = this._offer(value);
     if (r === DONE) return SENT;
     if (r === CLOSED) return Promise.reject(new ChannelClosedError("Channel.send: the channel is closed", value));
-    return park(this._sendq, c, value, null, "Channel.send");
+    return park(this._sendq, c, value, "Channel.send");
   }
 
   /**
@@ -135,7 +135,7 @@ export class Channel<T> implements AsyncIterable<T> {
     if (err !== undefined) return Promise.reject(err);
     const r = this._take();
     if (r !== undefined) return Promise.resolve(r);
-    return park(this._recvq, c, undefined, null, "Channel.recv");
+    return park(this._recvq, c, undefined, "Channel.recv");
   }
 
   /**

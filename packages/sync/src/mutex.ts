@@ -1,7 +1,7 @@
 import type { Context } from "@tether/core";
 import { asContext, asFunction } from "@tether/core/internal";
 import { ReleaseError } from "./errors.js";
-import { runHeld } from "./held.js";
+import { notThenable, runHeld } from "./held.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
 
 /** The owner of a mutex locked by tryLock(), which hands out no disposable. */
@@ -18,6 +18,7 @@ class MutexHold implements Disposable {
     if (this._mu._owner === this) this._mu.unlock();
   }
 }
+notThenable(MutexHold);
 
 /**
  * Mutex is a mutual-exclusion lock whose `lock` waits can be cancelled through a context. Waiters
@@ -97,7 +98,7 @@ export class Mutex {
       this._owner = hold;
       return Promise.resolve(hold);
     }
-    return park(this._q, c, undefined, null, "Mutex.lock");
+    return park(this._q, c, undefined, "Mutex.lock");
   }
 
   /**

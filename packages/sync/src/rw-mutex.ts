@@ -1,7 +1,7 @@
 import type { Context } from "@tether/core";
 import { asContext, asFunction } from "@tether/core/internal";
 import { ReleaseError } from "./errors.js";
-import { runHeld } from "./held.js";
+import { notThenable, runHeld } from "./held.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
 
 /** What a queued waiter wants: the `_data` of its Waiter. */
@@ -18,6 +18,7 @@ class WriteHold implements Disposable {
     if (this._rw._writer === this) this._rw.unlock();
   }
 }
+notThenable(WriteHold);
 
 /** The disposable of one `rLock()`. Readers are anonymous, so it remembers that it released. */
 class ReadHold implements Disposable {
@@ -29,6 +30,7 @@ class ReadHold implements Disposable {
     this._rw.rUnlock();
   }
 }
+notThenable(ReadHold);
 
 /**
  * RWMutex is a reader/writer lock whose waits can be cancelled through a context: any number of
@@ -60,7 +62,7 @@ export class RWMutex {
   /** @internal Readers holding the lock now. Never positive while `_writer` is set. */
   _readers = 0;
   /** @internal Readers and writers waiting; the head is always one that cannot be let in yet. */
-  readonly _q: WaitList<Waiter> = new WaitList();
+  readonly _q: WaitList<Waiter> = new WaitList(this);
 
   /** Whether a writer holds the lock right now. */
   get locked(): boolean {
@@ -99,7 +101,7 @@ export class RWMutex {
       this._readers++;
       return Promise.resolve(new ReadHold(this));
     }
-    return park(this._q, c, READ, this, "RWMutex.rLock");
+    return park(this._q, c, READ, "RWMutex.rLock");
   }
 
   /**
@@ -127,7 +129,7 @@ export class RWMutex {
       this._writer = hold;
       return Promise.resolve(hold);
     }
-    return park(this._q, c, WRITE, this, "RWMutex.lock");
+    return park(this._q, c, WRITE, "RWMutex.lock");
   }
 
   /**

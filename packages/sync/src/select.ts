@@ -1,5 +1,5 @@
 import type { Context } from "@tether/core";
-import { type Sub, asContext, asFunction, describe, subscribe } from "@tether/core/internal";
+import { Sub, asContext, asFunction, describe, subscribeWith } from "@tether/core/internal";
 import type { Channel } from "./channel.js";
 import { ChannelClosedError } from "./errors.js";
 import { Waiter } from "./wait-list.js";
@@ -196,13 +196,15 @@ function wait(ctx: Context, cases: readonly Case[], sel: SelectWait): void {
     sel._ops.push(op);
     (cs._send ? cs._ch._sendq : cs._ch._recvq).push(op);
   }
-  sel._sub = subscribe(ctx, (err) => sel._end(null, err), "select");
+  subscribeWith(ctx, sel);
 }
 
-/** One select blocked on its cases. Settles once; its ops leave their lists in the same step. */
-class SelectWait {
+/**
+ * One select blocked on its cases. Settles once; its ops leave their lists in the same step. It is
+ * its own cancel subscription: core calls `_fire` when the context is cancelled.
+ */
+class SelectWait extends Sub {
   readonly _ops: SelectOp[] = [];
-  _sub: Sub | null = null;
   _settled = false;
   /** The committed case and its operation's result, set when an op fires. */
   _index = -1;
@@ -212,14 +214,20 @@ class SelectWait {
     readonly _ctx: Context,
     private readonly _resolve: (sel: SelectWait) => void,
     private readonly _reject: (err: Error) => void,
-  ) {}
+  ) {
+    super(null, "select");
+  }
+
+  override _fire(err: Error): void {
+    this._end(null, err);
+  }
 
   /** Ends the select: withdraws every op still queued, then resolves (`err` null) or rejects. */
   _end(fired: SelectOp | null, err: Error | null, result?: unknown): void {
     if (this._settled) return;
     this._settled = true;
-    for (const op of this._ops) op._list?.remove(op);
-    this._sub?.off();
+    for (const op of this._ops) op._wlist?.remove(op);
+    this.off();
     if (err !== null) this._reject(err);
     else {
       this._index = (fired as SelectOp)._index;
@@ -236,7 +244,8 @@ class SelectOp extends Waiter {
     readonly _sel: SelectWait,
     readonly _index: number,
   ) {
-    super(data);
+    // Never subscribed itself: its select is the subscription.
+    super(data, "select");
   }
   _done(value: unknown): void {
     this._sel._end(this, null, value);

@@ -2,7 +2,7 @@ import type { Context } from "@tether/core";
 import { asContext, asFunction, describe } from "@tether/core/internal";
 import { checkWhole } from "./check.js";
 import { ReleaseError } from "./errors.js";
-import { runHeld } from "./held.js";
+import { notThenable, runHeld } from "./held.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
 
 /** The disposable of one `acquire()`: gives its `n` permits back once. */
@@ -18,6 +18,7 @@ class Permits implements Disposable {
     this._sem.release(this._n);
   }
 }
+notThenable(Permits);
 
 /**
  * Semaphore is a weighted semaphore with the semantics of Go's `golang.org/x/sync/semaphore`: it
@@ -52,7 +53,7 @@ export class Semaphore {
   /** @internal Permits held now: 0 ≤ `_cur` ≤ `size`. */
   _cur = 0;
   /** @internal Waiters; `_data` is each one's weight. The head never fits in what is free. */
-  readonly _q: WaitList<Waiter> = new WaitList();
+  readonly _q: WaitList<Waiter> = new WaitList(this);
 
   /**
    * Makes a semaphore of `size` permits, all free.
@@ -105,7 +106,7 @@ export class Semaphore {
       this._cur += n;
       return Promise.resolve(new Permits(this, n));
     }
-    return park(this._q, c, n, this, `Semaphore.acquire(${n})`);
+    return park(this._q, c, n, n === 1 ? "Semaphore.acquire(1)" : `Semaphore.acquire(${n})`);
   }
 
   /**

@@ -106,7 +106,7 @@ export class WaitGroup {
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     if (this._count === 0) return ZERO;
-    return park(this._q, c, undefined, null, "WaitGroup.wait");
+    return park(this._q, c, undefined, "WaitGroup.wait");
   }
 
   /** Describes the state for logs and debuggers, e.g. `WaitGroup(3 running, 1 waiting)`. */
