@@ -20,6 +20,8 @@ export default defineConfig({
     reporters: ["default", "json"],
     outputFile: { json: "./.vitest/report.json" },
     typecheck: { enabled: false },
+    // A test that asserts nothing fails: every test must check behaviour that could break.
+    expect: { requireAssertions: true },
     // Leak-detection tests force a garbage collection to see FinalizationRegistry reports.
     pool: "forks",
     poolOptions: { forks: { execArgv: ["--expose-gc"] } },

@@ -328,5 +328,9 @@ describe("Channel", () => {
     expectTypeOf(ch.send).parameters.toEqualTypeOf<[Context, number]>();
     expectTypeOf(ch).toMatchTypeOf<AsyncIterable<number>>();
     expectTypeOf<ConstructorParameters<typeof Channel>>().toEqualTypeOf<[capacity?: number]>();
+    // The types are checked by tsc; at run time the same shape holds.
+    expect(typeof ch[Symbol.asyncIterator]).toBe("function");
+    expect(ch.capacity).toBe(0);
+    expect(ch.tryRecv()).toBeUndefined();
   });
 });

@@ -88,5 +88,10 @@ describe("Mutex", () => {
     expectTypeOf(mu.withLock<number>).returns.toEqualTypeOf<Promise<number>>();
     expectTypeOf(mu.locked).toEqualTypeOf<boolean>();
     expectTypeOf(mu.tryLock).returns.toEqualTypeOf<boolean>();
+    // The types are checked by tsc; at run time the same shape holds.
+    expect(mu.locked).toBe(false);
+    expect(mu.tryLock()).toBe(true);
+    expect(mu.locked).toBe(true);
+    mu.unlock();
   });
 });
