@@ -18,6 +18,7 @@ import {
 import { liveCounts, trackLeaks } from "@tether/core/testing";
 import { enableTrace } from "@tether/core/debug";
 import { hooks } from "./counters.js";
+import { unhandledDuring } from "./test-helpers/unhandled.js";
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** Captured before any test installs fake timers. */
@@ -25,12 +26,8 @@ const realSetImmediate = globalThis.setImmediate;
 
 describe("edge cases: runTask() driver", () => {
   it("runTask() handles the rejection of an until() promise abandoned because ctx was cancelled before the driver saw the yield", async () => {
-    const seen: unknown[] = [];
-    const onRejection = (r: unknown): void => void seen.push(r);
-    process.on("unhandledRejection", onRejection);
-    try {
+    const seen = await unhandledDuring(async () => {
       const [ctx, cancel] = withCancel(background());
-      const boom = new Error("late failure of an abandoned promise");
       let rejectLater!: (e: unknown) => void;
       const p = runTask(ctx, async function* () {
         yield* until(new Promise((_, reject) => (rejectLater = reject)));
@@ -38,20 +35,13 @@ describe("edge cases: runTask() driver", () => {
       // The generator has already yielded its until() instruction; the driver has not resumed yet.
       cancel();
       await expect(p).rejects.toBe(Canceled);
-      rejectLater(boom);
-      await turn();
-      await turn();
-      expect(seen).toEqual([]);
-    } finally {
-      process.off("unhandledRejection", onRejection);
-    }
+      rejectLater(new Error("late failure of an abandoned promise"));
+    });
+    expect(seen).toEqual([]);
   });
 
   it("runTask() handles the rejection of an until() promise yielded by cleanup after cancellation", async () => {
-    const seen: unknown[] = [];
-    const onRejection = (r: unknown): void => void seen.push(r);
-    process.on("unhandledRejection", onRejection);
-    try {
+    const seen = await unhandledDuring(async () => {
       const [ctx, cancel] = withCancel(background());
       let rejectLater!: (e: unknown) => void;
       const p = runTask(ctx, async function* () {
@@ -66,12 +56,8 @@ describe("edge cases: runTask() driver", () => {
       cancel();
       await expect(p).rejects.toBe(Canceled);
       rejectLater(new Error("late"));
-      await turn();
-      await turn();
-      expect(seen).toEqual([]);
-    } finally {
-      process.off("unhandledRejection", onRejection);
-    }
+    });
+    expect(seen).toEqual([]);
   });
 
   it("runTask() lets timers run in a checkpoint loop that also waits on until() of ready promises", async () => {

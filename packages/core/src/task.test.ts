@@ -12,6 +12,7 @@ import {
   withTimeout,
 } from "@tether/core";
 import { liveCounts } from "@tether/core/testing";
+import { unhandledDuring } from "./test-helpers/unhandled.js";
 
 /** Resolves after every queued microtask and one macrotask turn have run. */
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -259,12 +260,7 @@ describe("runTask() with generator tasks", () => {
   });
 
   it("a promise abandoned by cancellation that rejects later causes no unhandled rejection", async () => {
-    const unhandled: unknown[] = [];
-    const onUnhandled = (r: unknown): void => {
-      unhandled.push(r);
-    };
-    process.on("unhandledRejection", onUnhandled);
-    try {
+    const seen = await unhandledDuring(async () => {
       const [ctx, cancel] = withCancel(background());
       let reject!: (e: Error) => void;
       const doomed = new Promise<void>((_, r) => (reject = r));
@@ -275,12 +271,8 @@ describe("runTask() with generator tasks", () => {
       cancel();
       await expect(p).rejects.toBe(Canceled);
       reject(new Error("late failure"));
-      await turn();
-      await turn();
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off("unhandledRejection", onUnhandled);
-    }
+    });
+    expect(seen).toEqual([]);
   });
 
   it("a CPU-bound loop with bare yields sees a 20 ms withTimeout fire", async () => {

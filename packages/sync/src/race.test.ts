@@ -24,6 +24,18 @@ function contexts(n: number): Array<[Context, () => void]> {
  * Awaits every waiter, then cancels every context. A waiter still queued once nothing else can
  * happen means a lost hand-over: the round fails with `msg` rather than hanging.
  */
+/** Schedules the cancel of about 60% of the contexts at random moments; returns which. */
+function cancelSome(ctxs: Array<[Context, () => void]>, rnd: () => number, actions: Array<[When, () => void]>): Set<number> {
+  const cancelled = new Set<number>();
+  ctxs.forEach(([, cancel], i) => {
+    if (rnd() < 0.6) {
+      cancelled.add(i);
+      actions.push([randomWhen(rnd), cancel]);
+    }
+  });
+  return cancelled;
+}
+
 async function finish(waiters: Array<Promise<void>>, ctxs: Array<[Context, () => void]>, msg: string): Promise<void> {
   const all = Promise.all(waiters);
   const settled = await settlesByTurn(all);
@@ -54,7 +66,6 @@ async function lockerRound(lk: Locker, rnd: () => number, msg: string): Promise<
       },
     );
   });
-  const cancelled = new Set<number>();
   const actions: Array<[When, () => void]> = [
     [
       randomWhen(rnd),
@@ -64,12 +75,7 @@ async function lockerRound(lk: Locker, rnd: () => number, msg: string): Promise<
       },
     ],
   ];
-  ctxs.forEach(([, cancel], i) => {
-    if (rnd() < 0.6) {
-      cancelled.add(i);
-      actions.push([randomWhen(rnd), cancel]);
-    }
-  });
+  const cancelled = cancelSome(ctxs, rnd, actions);
   await schedule(rnd, actions);
   await finish(waiters, ctxs, msg);
   expect(peak, `${msg}: two holders at once`).toBe(1);
@@ -134,13 +140,7 @@ describe("cancel racing the hand-over", () => {
           },
         ]);
       }
-      const cancelled = new Set<number>();
-      ctxs.forEach(([, cancel], i) => {
-        if (rnd() < 0.6) {
-          cancelled.add(i);
-          actions.push([randomWhen(rnd), cancel]);
-        }
-      });
+      const cancelled = cancelSome(ctxs, rnd, actions);
       await schedule(rnd, actions);
       await finish(waiters, ctxs, msg);
       expect(peak, `${msg}: more permits held than exist`).toBeLessThanOrEqual(size);
@@ -212,13 +212,7 @@ describe("cancel racing the hand-over", () => {
           },
         );
       });
-      const cancelled = new Set<number>();
-      ctxs.forEach(([, cancel], i) => {
-        if (rnd() < 0.6) {
-          cancelled.add(i);
-          actions.push([randomWhen(rnd), cancel]);
-        }
-      });
+      const cancelled = cancelSome(ctxs, rnd, actions);
       await schedule(rnd, actions);
       await finish(waiters, ctxs, msg);
       ctxs.forEach((_, i) => {
