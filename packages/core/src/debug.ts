@@ -1,4 +1,4 @@
-import { CancelNode, Sub, cause } from "./cancel.js";
+import { CancelNode, cause } from "./cancel.js";
 import { type Context, Ctx, ValueCtx, asContext, describe } from "./context.js";
 import { addHooks } from "./counters.js";
 import { runningTasks, type TaskRecord } from "./task.js";
@@ -193,10 +193,9 @@ export function dump(ctx: Context): string {
     const src = node instanceof Ctx ? node._src : null;
     if (src instanceof CancelNode && (src === node || node === root)) {
       for (let m = src._head; m !== null; m = m._next) {
-        if (m instanceof Sub) {
+        if (!(m instanceof CancelNode)) {
           if (m._label !== "") items.push({ text: m._label });
-        }
-        else if (below(m, node)) items.push({ text: `${rel(m, node)} ${state(m)}`, node: m });
+        } else if (below(m, node)) items.push({ text: `${rel(m, node)} ${state(m)}`, node: m });
       }
     }
     items.forEach((item, i) => {

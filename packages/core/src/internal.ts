@@ -5,7 +5,7 @@
  * @packageDocumentation
  * @internal
  */
-export { Sub, subscribe, subscribeWith } from "./cancel.js";
+export { Sub, type Subscriber, subscribe, subscribeWith, unsubscribe } from "./cancel.js";
 export { asContext, asFunction, describe } from "./context.js";
 export { live } from "./counters.js";
 export { checkMs } from "./timer.js";
