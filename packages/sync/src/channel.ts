@@ -18,6 +18,10 @@ const DRAINED: IteratorReturnResult<undefined> = Object.freeze({ value: undefine
 /** A send that completed at once; a settled promise can be shared by every caller. */
 const SENT: Promise<void> = Promise.resolve();
 
+/** What a queued receive or send is, as `dump()` shows it. */
+const recvLabel = (): string => "Channel.recv";
+const sendLabel = (): string => "Channel.send";
+
 /**
  * Channel is Go's channel for TypeScript: a typed FIFO that hands values from senders to receivers,
  * with every blocking operation cancellable through a context.
@@ -56,9 +60,9 @@ export class Channel<T> implements AsyncIterable<T> {
   /** @internal The buffer; null when unbuffered. Never non-empty while receivers wait. */
   readonly _buf: Ring<T> | null;
   /** @internal Receivers waiting: only while the buffer is empty and no sender waits. */
-  readonly _recvq: WaitList<Waiter> = new WaitList();
+  readonly _recvq: WaitList<Waiter> = new WaitList(recvLabel);
   /** @internal Senders waiting, each with its value: only while the buffer is full. */
-  readonly _sendq: WaitList<Waiter> = new WaitList();
+  readonly _sendq: WaitList<Waiter> = new WaitList(sendLabel);
   /** @internal Set once by close(). */
   _closed = false;
 
@@ -109,7 +113,7 @@ export class Channel<T> implements AsyncIterable<T> {
     const r = this._offer(value);
     if (r === DONE) return SENT;
     if (r === CLOSED) return Promise.reject(new ChannelClosedError("Channel.send: the channel is closed", value));
-    return park(this._sendq, c, value, "Channel.send");
+    return park(this._sendq, c, value);
   }
 
   /**
@@ -135,7 +139,7 @@ export class Channel<T> implements AsyncIterable<T> {
     if (err !== undefined) return Promise.reject(err);
     const r = this._take();
     if (r !== undefined) return Promise.resolve(r);
-    return park(this._recvq, c, undefined, "Channel.recv");
+    return park(this._recvq, c, undefined);
   }
 
   /**

@@ -20,6 +20,9 @@ class MutexHold implements Disposable {
 }
 notThenable(MutexHold);
 
+/** What a queued `lock` is, as `dump()` shows it. */
+const lockLabel = (): string => "Mutex.lock";
+
 /**
  * Mutex is a mutual-exclusion lock whose `lock` waits can be cancelled through a context. Waiters
  * are served strictly first come, first served, so none starves.
@@ -50,7 +53,7 @@ export class Mutex {
   /** @internal The current hold's token (a MutexHold, or BARE after tryLock); null when unlocked. */
   _owner: object | null = null;
   /** @internal Lockers waiting; empty whenever the mutex is unlocked, since unlock hands over. */
-  readonly _q: WaitList<Waiter> = new WaitList();
+  readonly _q: WaitList<Waiter> = new WaitList(lockLabel);
 
   /** Whether the mutex is held right now. */
   get locked(): boolean {
@@ -98,7 +101,7 @@ export class Mutex {
       this._owner = hold;
       return Promise.resolve(hold);
     }
-    return park(this._q, c, undefined, "Mutex.lock");
+    return park(this._q, c, undefined);
   }
 
   /**

@@ -21,6 +21,16 @@ function contexts(n: number): Array<[Context, () => void]> {
 }
 
 /**
+ * The contexts of `n` waiters: one to `n` fresh contexts, and for each waiter the index of its own.
+ * Waiters that share a context share its cancel subscription on a wait list, so both kinds race.
+ */
+function waiterContexts(n: number, rnd: () => number): { ctxs: Array<[Context, () => void]>; of: number[] } {
+  const ctxs = contexts(1 + below(rnd, n));
+  const of = Array.from({ length: n }, (_, i) => (i < ctxs.length ? i : below(rnd, ctxs.length)));
+  return { ctxs, of };
+}
+
+/**
  * Awaits every waiter, then cancels every context. A waiter still queued once nothing else can
  * happen means a lost hand-over: the round fails with `msg` rather than hanging.
  */
@@ -48,9 +58,10 @@ async function lockerRound(lk: Locker, rnd: () => number, msg: string): Promise<
   expect(lk.tryLock(), msg).toBe(true);
   let inside = 1;
   let peak = 1;
-  const ctxs = contexts(1 + below(rnd, 6));
+  const { ctxs, of } = waiterContexts(1 + below(rnd, 6), rnd);
   const outcome: Array<"held" | "error"> = [];
-  const waiters = ctxs.map(([ctx], i) => {
+  const waiters = of.map((k, i) => {
+    const [ctx] = ctxs[k] as [Context, () => void];
     const holdFor = below(rnd, 4);
     return lk.lock(ctx).then(
       async (hold) => {
@@ -79,9 +90,9 @@ async function lockerRound(lk: Locker, rnd: () => number, msg: string): Promise<
   await schedule(rnd, actions);
   await finish(waiters, ctxs, msg);
   expect(peak, `${msg}: two holders at once`).toBe(1);
-  ctxs.forEach((_, i) => {
+  of.forEach((k, i) => {
     expect(outcome[i], `${msg}: waiter ${i} never settled`).toBeDefined();
-    if (!cancelled.has(i)) expect(outcome[i], `${msg}: waiter ${i} was never cancelled`).toBe("held");
+    if (!cancelled.has(k)) expect(outcome[i], `${msg}: waiter ${i} was never cancelled`).toBe("held");
   });
   expect(lk.waiting, msg).toBe(0);
   expect(lk.locked, `${msg}: left held`).toBe(false);
@@ -107,9 +118,10 @@ describe("cancel racing the hand-over", () => {
       expect(sem.tryAcquire(size), msg).toBe(true);
       let held = size;
       let peak = size;
-      const ctxs = contexts(1 + below(rnd, 6));
+      const { ctxs, of } = waiterContexts(1 + below(rnd, 6), rnd);
       const outcome: Array<"held" | "error"> = [];
-      const waiters = ctxs.map(([ctx], i) => {
+      const waiters = of.map((k, i) => {
+        const [ctx] = ctxs[k] as [Context, () => void];
         const n = 1 + below(rnd, size);
         const holdFor = below(rnd, 4);
         return sem.acquire(ctx, n).then(
@@ -144,8 +156,8 @@ describe("cancel racing the hand-over", () => {
       await schedule(rnd, actions);
       await finish(waiters, ctxs, msg);
       expect(peak, `${msg}: more permits held than exist`).toBeLessThanOrEqual(size);
-      ctxs.forEach((_, i) => {
-        if (!cancelled.has(i)) expect(outcome[i], `${msg}: waiter ${i} was never cancelled`).toBe("held");
+      of.forEach((k, i) => {
+        if (!cancelled.has(k)) expect(outcome[i], `${msg}: waiter ${i} was never cancelled`).toBe("held");
         else expect(outcome[i], msg).toBeDefined();
       });
       expect(held, msg).toBe(0);
@@ -186,9 +198,10 @@ describe("cancel racing the hand-over", () => {
           ]);
         }
       }
-      const ctxs = contexts(1 + below(rnd, 6));
+      const { ctxs, of } = waiterContexts(1 + below(rnd, 6), rnd);
       const outcome: Array<"held" | "error"> = [];
-      const waiters = ctxs.map(([ctx], i) => {
+      const waiters = of.map((k, i) => {
+        const [ctx] = ctxs[k] as [Context, () => void];
         const write = rnd() < 0.5;
         const holdFor = below(rnd, 4);
         return (write ? rw.lock(ctx) : rw.rLock(ctx)).then(
@@ -215,8 +228,8 @@ describe("cancel racing the hand-over", () => {
       const cancelled = cancelSome(ctxs, rnd, actions);
       await schedule(rnd, actions);
       await finish(waiters, ctxs, msg);
-      ctxs.forEach((_, i) => {
-        if (!cancelled.has(i)) expect(outcome[i], `${msg}: waiter ${i} was never cancelled`).toBe("held");
+      of.forEach((k, i) => {
+        if (!cancelled.has(k)) expect(outcome[i], `${msg}: waiter ${i} was never cancelled`).toBe("held");
       });
       expect([rw.locked, rw.readers, rw.waiting], `${msg}: not free at the end`).toEqual([false, 0, 0]);
       expect(rw.tryLock(), msg).toBe(true);
@@ -235,8 +248,11 @@ describe("cancel racing the hand-over", () => {
       const received: number[] = [];
       const ops: Array<Promise<void>> = [];
       const actions: Array<[When, () => void]> = [];
-      const senders = contexts(1 + below(rnd, 5));
-      const receivers = contexts(1 + below(rnd, 5));
+      // Operations may share a context, and so a channel queue's shared cancel subscription.
+      const pool = contexts(1 + below(rnd, 6));
+      const pick = (): [Context, () => void] => pool[below(rnd, pool.length)] as [Context, () => void];
+      const senders = Array.from({ length: 1 + below(rnd, 5) }, pick);
+      const receivers = Array.from({ length: 1 + below(rnd, 5) }, pick);
       senders.forEach(([ctx, cancel], i) => {
         const v = round * 100 + i;
         const how = below(rnd, 3);
@@ -280,7 +296,7 @@ describe("cancel racing the hand-over", () => {
       await schedule(rnd, actions);
       await ticks(8);
       // Whatever still waits has no partner left: cancelling everyone ends every operation.
-      for (const [, cancel] of [...senders, ...receivers]) cancel();
+      for (const [, cancel] of pool) cancel();
       await Promise.all(ops);
       for (const ch of [a, b]) {
         for (let r = ch.tryRecv(); r !== undefined && !r.done; r = ch.tryRecv()) received.push(r.value);

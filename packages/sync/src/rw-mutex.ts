@@ -32,6 +32,9 @@ class ReadHold implements Disposable {
 }
 notThenable(ReadHold);
 
+/** What a queued reader or writer is, as `dump()` shows it. */
+const rwLabel = (mode: unknown): string => (mode === READ ? "RWMutex.rLock" : "RWMutex.lock");
+
 /**
  * RWMutex is a reader/writer lock whose waits can be cancelled through a context: any number of
  * readers, or one writer. Waiters are served in arrival order, and a waiting writer blocks readers
@@ -62,7 +65,7 @@ export class RWMutex {
   /** @internal Readers holding the lock now. Never positive while `_writer` is set. */
   _readers = 0;
   /** @internal Readers and writers waiting; the head is always one that cannot be let in yet. */
-  readonly _q: WaitList<Waiter> = new WaitList(this);
+  readonly _q: WaitList<Waiter> = new WaitList(rwLabel, this);
 
   /** Whether a writer holds the lock right now. */
   get locked(): boolean {
@@ -101,7 +104,7 @@ export class RWMutex {
       this._readers++;
       return Promise.resolve(new ReadHold(this));
     }
-    return park(this._q, c, READ, "RWMutex.rLock");
+    return park(this._q, c, READ);
   }
 
   /**
@@ -129,7 +132,7 @@ export class RWMutex {
       this._writer = hold;
       return Promise.resolve(hold);
     }
-    return park(this._q, c, WRITE, "RWMutex.lock");
+    return park(this._q, c, WRITE);
   }
 
   /**

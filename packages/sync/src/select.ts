@@ -2,7 +2,7 @@ import type { Context } from "@tether/core";
 import { Sub, asContext, asFunction, describe, subscribeWith } from "@tether/core/internal";
 import type { Channel } from "./channel.js";
 import { ChannelClosedError } from "./errors.js";
-import { Waiter } from "./wait-list.js";
+import type { Waiter, WaitList } from "./wait-list.js";
 
 declare const caseResult: unique symbol;
 
@@ -238,15 +238,17 @@ class SelectWait extends Sub {
 }
 
 /** A select's op on one channel; the channel completes or fails it like any other waiter. */
-class SelectOp extends Waiter {
+class SelectOp implements Waiter {
+  _wprev: Waiter | null = null;
+  _wnext: Waiter | null = null;
+  _wlist: WaitList<Waiter> | null = null;
+  // Never subscribed itself: its select is the subscription.
+  readonly _sub = null;
   constructor(
-    data: unknown,
+    readonly _data: unknown,
     readonly _sel: SelectWait,
     readonly _index: number,
-  ) {
-    // Never subscribed itself: its select is the subscription.
-    super(data, "select");
-  }
+  ) {}
   _done(value: unknown): void {
     this._sel._end(this, null, value);
   }

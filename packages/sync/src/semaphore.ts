@@ -20,6 +20,9 @@ class Permits implements Disposable {
 }
 notThenable(Permits);
 
+/** What a queued acquire of `n` permits is, as `dump()` shows it. */
+const acquireLabel = (n: unknown): string => `Semaphore.acquire(${String(n)})`;
+
 /**
  * Semaphore is a weighted semaphore with the semantics of Go's `golang.org/x/sync/semaphore`: it
  * holds `size` permits, and `acquire(ctx, n)` waits until `n` are free. Waiters are served strictly
@@ -53,7 +56,7 @@ export class Semaphore {
   /** @internal Permits held now: 0 ≤ `_cur` ≤ `size`. */
   _cur = 0;
   /** @internal Waiters; `_data` is each one's weight. The head never fits in what is free. */
-  readonly _q: WaitList<Waiter> = new WaitList(this);
+  readonly _q: WaitList<Waiter> = new WaitList(acquireLabel, this);
 
   /**
    * Makes a semaphore of `size` permits, all free.
@@ -106,7 +109,7 @@ export class Semaphore {
       this._cur += n;
       return Promise.resolve(new Permits(this, n));
     }
-    return park(this._q, c, n, n === 1 ? "Semaphore.acquire(1)" : `Semaphore.acquire(${n})`);
+    return park(this._q, c, n);
   }
 
   /**

@@ -7,6 +7,9 @@ import { WaitList, type Waiter, park } from "./wait-list.js";
 /** A wait that completed at once; a settled promise can be shared by every caller. */
 const ZERO: Promise<void> = Promise.resolve();
 
+/** What a queued `wait` is, as `dump()` shows it. */
+const waitLabel = (): string => "WaitGroup.wait";
+
 /**
  * WaitGroup waits for a collection of jobs to finish, like Go's `sync.WaitGroup`: `add(n)` before
  * starting jobs, `done()` as each ends, and `wait(ctx)` resolves once the counter is back to zero.
@@ -34,7 +37,7 @@ export class WaitGroup {
   /** @internal The counter; never negative. */
   _count = 0;
   /** @internal Waiters for the counter to reach zero; only while it is positive. */
-  readonly _q: WaitList<Waiter> = new WaitList();
+  readonly _q: WaitList<Waiter> = new WaitList(waitLabel);
 
   /** The counter: jobs added and not yet done. */
   get count(): number {
@@ -106,7 +109,7 @@ export class WaitGroup {
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     if (this._count === 0) return ZERO;
-    return park(this._q, c, undefined, "WaitGroup.wait");
+    return park(this._q, c, undefined);
   }
 
   /** Describes the state for logs and debuggers, e.g. `WaitGroup(3 running, 1 waiting)`. */

@@ -215,7 +215,9 @@ export function lockerSuite(name: string, factory: () => Locker, unlockMessage: 
       cancel();
       lk.unlock();
       await Promise.all(all);
-      expect(order).toEqual(["b cancelled", "a", "c"]);
+      // When the rejection arrives relative to the others' grants is not part of the contract.
+      expect(order.filter((o) => o !== "b cancelled")).toEqual(["a", "c"]);
+      expect(order).toContain("b cancelled");
       expect(lk.locked).toBe(false);
       expect(lk.waiting).toBe(0);
     });
