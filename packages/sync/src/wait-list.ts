@@ -164,8 +164,9 @@ class Shared implements Subscriber, Cover {
   /** The cancel: fails every waiter it covers, in queue order, then lets those behind proceed. */
   _fire(err: Error): void {
     const list = this._list;
-    // A stale call: core fires an already-cancelled foreign context's subscribers in a microtask,
-    // by which time this subscription may have been dropped, its waiters served.
+    // A late call: core fires an already-cancelled foreign context's subscribers in a microtask,
+    // by which time this subscription may have been dropped, its waiters served. No waiter still
+    // points to a dropped one, so the walk would fail nobody; this only skips it and the grant.
     if (list._sub !== this) return;
     for (let w = list._head; w !== null; ) {
       const next = w._wnext;
