@@ -120,8 +120,8 @@ export function unsubscribe(sub: Subscriber): void {
 /**
  * Sub is an internal subscriber to a context's cancellation. `_fire` runs synchronously inside the
  * cancel, after every descendant's `err` is set, so it must only settle promises or queue work.
- * A waiter of another package may extend Sub and override `_fire`, then join a context's list
- * with {@link subscribeWith}: one object per wait instead of a waiter, a Sub and a closure.
+ * Another package may extend Sub and override `_fire`, then join a context's list with
+ * {@link subscribeWith}, or implement {@link Subscriber} in a class with no base.
  */
 export class Sub implements Subscriber {
   _owner: CancelNode | null;
@@ -286,9 +286,9 @@ export function subscribe(ctx: Context, fn: (err: Error) => void, label = "waite
 }
 
 /**
- * Links `sub` (a Sub subclass that overrides `_fire`, or any {@link Subscriber}) into the cancellation of `ctx`, which the
- * caller has checked is still alive. Returns false, linking nothing, when `ctx` can never be
- * cancelled.
+ * Links `sub` (a Sub subclass that overrides `_fire`, or any {@link Subscriber}) into the
+ * cancellation of `ctx`, which the caller has checked is still alive. Returns false, linking
+ * nothing, when `ctx` can never be cancelled.
  */
 export function subscribeWith(ctx: Context, sub: Subscriber): boolean {
   const src = ctx instanceof Ctx ? ctx._src : ctx;
