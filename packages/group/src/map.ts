@@ -46,9 +46,16 @@ function isAsyncGenerator(x: unknown): x is AsyncGenerator<unknown, unknown, unk
 /**
  * map calls `fn(ctx, item, index)` for every item, at most `limit` at a time, and resolves with the
  * results in input order. `fn` may be a plain, async or async generator function. The first
- * failure cancels the calls still running and those not started (which never start), and is what
- * map rejects with once every started call has settled. On a cancelled context it rejects with
- * `ctx.err` and calls nothing.
+ * failure cancels the calls still running, and is what map rejects with once every started call has
+ * settled. On a cancelled context it rejects with `ctx.err` and calls nothing.
+ *
+ * Items are pulled from `items` as calls can start, never more than `limit` ahead of the calls that
+ * finished, so a generator of a million items (or an endless one) is never held in memory at once;
+ * with no limit every item is pulled, and started, at once. Once map fails or its context is
+ * cancelled it pulls no more, and it closes the iterator (`return()`, as `for … of` does when it
+ * stops early) before it settles, so a generator's `finally` runs. An error thrown by the iterator
+ * fails map as a call's error would; one thrown by `return()` while map is already failing is
+ * dropped, again as in `for … of`, since map rejects with the first failure.
  *
  * @example Bounded fan-out
  * ```ts
@@ -56,6 +63,24 @@ function isAsyncGenerator(x: unknown): x is AsyncGenerator<unknown, unknown, unk
  * import { map } from "@tether/group";
  * const lengths = await map(background(), ["a", "bb", "ccc"], async (_ctx, s) => s.length, { limit: 2 });
  * console.assert(lengths.join() === "1,2,3");
+ * ```
+ *
+ * @example An endless source, pulled only as calls finish
+ * ```ts
+ * import { background, withCancel } from "@tether/core";
+ * import { map } from "@tether/group";
+ * function* naturals(): Generator<number> {
+ *   for (let n = 0; ; n++) yield n;
+ * }
+ * const [ctx, cancel] = withCancel(background());
+ * const seen: number[] = [];
+ * const out = map(ctx, naturals(), (_ctx, n) => {
+ *   seen.push(n);
+ *   if (n === 9) cancel();
+ *   return n;
+ * }, { limit: 3 });
+ * await out.catch(() => {});
+ * console.assert(seen.length === 10);
  * ```
  */
 export async function map<T, R>(
@@ -73,23 +98,79 @@ export async function map<T, R>(
   const limit = checkLimit(options.limit, "map");
   const err = c.err;
   if (err !== undefined) throw err;
-  const list = Array.from(items);
-  const results = new Array<R>(list.length);
-  const group = new Group(c, { limit });
-  list.forEach((item, i) => {
-    const task: Task<void> = (gctx) => {
+  const it = items[Symbol.iterator]();
+  const results: R[] = [];
+  // map keeps its own count of calls in flight, so the group needs no limit and no queue.
+  const group = new Group(c);
+  let next = 0;
+  let exhausted = false;
+
+  /** Starts the call for the next item, if there is one and the group still lives. */
+  const pull = (): void => {
+    if (exhausted) return;
+    if (group.ctx.err !== undefined) {
+      // Pull nothing more; a task handed to a cancelled group never starts, but the group counts
+      // the cancellation as its error, so map cannot resolve with the unpulled items missing.
+      group.go(idle);
+      return;
+    }
+    let step: IteratorResult<T>;
+    try {
+      step = it.next();
+    } catch (thrown) {
+      // An iterator that threw is finished: it is not closed, as in `for … of`.
+      exhausted = true;
+      group.go(() => {
+        throw thrown;
+      });
+      return;
+    }
+    if (step.done === true) {
+      exhausted = true;
+      return;
+    }
+    const item = step.value;
+    const i = next++;
+    group.go((gctx) => {
       const out = fn(gctx, item, i);
       if (isAsyncGenerator(out)) {
         return (async function* () {
           results[i] = yield* out as AsyncGenerator<unknown, R, unknown>;
+          pull();
         })();
       }
       return Promise.resolve(out as R | PromiseLike<R>).then((v) => {
         results[i] = v;
+        // Inside the call's own promise, so the group still counts it: wait() cannot see an
+        // idle moment between this call and the next.
+        pull();
       });
-    };
-    group.go(task);
-  });
-  await group.wait();
+    });
+  };
+
+  for (let started = 0; started < limit && !exhausted && group.ctx.err === undefined; started++) pull();
+  try {
+    await group.wait();
+  } finally {
+    if (!exhausted) {
+      exhausted = true;
+      closeQuietly(it);
+    }
+  }
   return results;
+}
+
+/** A task for a cancelled group, which never runs it. */
+function idle(): void {}
+
+/**
+ * Closes an iterator that map stopped pulling from because it failed. Its `return()` may throw; map
+ * already rejects with its first failure, which an error from closing does not replace.
+ */
+function closeQuietly(it: Iterator<unknown>): void {
+  try {
+    it.return?.();
+  } catch {
+    // Dropped on purpose, as `for … of` drops it when its body threw: the first failure stands.
+  }
 }

@@ -1,0 +1,180 @@
+import { describe, expect, it } from "vitest";
+import { Canceled, background, sleep, withCancel } from "@tether/core";
+import { map } from "@tether/group";
+
+/** A promise and the function that resolves it. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
+
+/** Lets every pending promise reaction run. */
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** An endless source that records what was pulled from it and whether it was closed. */
+function source(): { items: Generator<number>; pulled: number[]; closed: () => boolean } {
+  const pulled: number[] = [];
+  let closed = false;
+  function* gen(): Generator<number> {
+    try {
+      for (let n = 0; ; n++) {
+        pulled.push(n);
+        yield n;
+      }
+    } finally {
+      closed = true;
+    }
+  }
+  return { items: gen(), pulled, closed: () => closed };
+}
+
+describe("map() pulls its items lazily", () => {
+  it("map() pulls no more than limit items ahead of the calls that finished", async () => {
+    const src = source();
+    const gates = new Map<number, ReturnType<typeof gate>>();
+    const [ctx, cancel] = withCancel(background());
+    const p = map(
+      ctx,
+      src.items,
+      async (_ctx, n) => {
+        const g = gate();
+        gates.set(n, g);
+        await g.promise;
+        return n;
+      },
+      { limit: 3 },
+    );
+    expect(src.pulled).toEqual([0, 1, 2]);
+    gates.get(1)?.open();
+    await settle();
+    expect(src.pulled).toEqual([0, 1, 2, 3]);
+    gates.get(0)?.open();
+    gates.get(3)?.open();
+    await settle();
+    expect(src.pulled).toEqual([0, 1, 2, 3, 4, 5]);
+    cancel();
+    for (const g of gates.values()) g.open();
+    await expect(p).rejects.toBe(Canceled);
+    expect(src.pulled).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(src.closed()).toBe(true);
+  });
+
+  it("map() over an endless source stops pulling and closes it before rejecting with the first failure", async () => {
+    const src = source();
+    const boom = new Error("boom");
+    const log: string[] = [];
+    const p = map(
+      background(),
+      src.items,
+      async (ctx, n) => {
+        if (n === 7) throw boom;
+        await sleep(ctx, 0);
+        return n;
+      },
+      { limit: 2 },
+    );
+    const outcome = await p.then(
+      () => "resolved",
+      (e: unknown) => {
+        log.push(`closed: ${String(src.closed())}`);
+        return e;
+      },
+    );
+    expect(outcome).toBe(boom);
+    expect(log).toEqual(["closed: true"]);
+    expect(src.pulled.at(-1)).toBe(7);
+  });
+
+  it("map() resolves in input order from a finite generator, which ends without being closed early", async () => {
+    let closedEarly = false;
+    function* three(): Generator<string> {
+      let done = false;
+      try {
+        yield "a";
+        yield "bb";
+        yield "ccc";
+        done = true;
+      } finally {
+        if (!done) closedEarly = true;
+      }
+    }
+    const out = await map(background(), three(), async (ctx, s, i) => {
+      await sleep(ctx, 3 - i);
+      return s.length;
+    }, { limit: 2 });
+    expect(out).toEqual([1, 2, 3]);
+    expect(closedEarly).toBe(false);
+  });
+
+  it("map() rejects with an error the iterator throws, after the calls it started settled, and does not close that iterator", async () => {
+    const broken = new Error("source broke");
+    let returnCalls = 0;
+    let pulls = 0;
+    const settled: string[] = [];
+    const items: Iterable<number> = {
+      [Symbol.iterator]: () => ({
+        next: (): IteratorResult<number> => {
+          if (pulls === 2) throw broken;
+          return { value: pulls++, done: false };
+        },
+        return: (): IteratorResult<number> => {
+          returnCalls++;
+          return { value: undefined, done: true };
+        },
+      }),
+    };
+    const p = map(background(), items, async (ctx, n) => {
+      try {
+        await sleep(ctx, 1_000);
+        return n;
+      } catch (e) {
+        settled.push(`${n}: ${e === Canceled ? "cancelled" : String(e)}`);
+        throw e;
+      }
+    });
+    await expect(p).rejects.toBe(broken);
+    expect(settled.sort()).toEqual(["0: cancelled", "1: cancelled"]);
+    expect(returnCalls).toBe(0);
+  });
+
+  it("map() rejects with its first failure when closing the source throws too", async () => {
+    const boom = new Error("boom");
+    let closeCalls = 0;
+    const items: Iterable<number> = {
+      [Symbol.iterator]: () => ({
+        next: (): IteratorResult<number> => ({ value: 1, done: false }),
+        return: (): IteratorResult<number> => {
+          closeCalls++;
+          throw new Error("close failed");
+        },
+      }),
+    };
+    await expect(
+      map(background(), items, () => {
+        throw boom;
+      }, { limit: 1 }),
+    ).rejects.toBe(boom);
+    expect(closeCalls).toBe(1);
+  });
+
+  it("map() on a context cancelled by a call stops at that call, pulling nothing after it", async () => {
+    const src = source();
+    const [ctx, cancel] = withCancel(background());
+    const seen: number[] = [];
+    const p = map(
+      ctx,
+      src.items,
+      (_ctx, n) => {
+        seen.push(n);
+        if (n === 4) cancel();
+        return n;
+      },
+      { limit: 1 },
+    );
+    await expect(p).rejects.toBe(Canceled);
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    expect(src.pulled).toEqual([0, 1, 2, 3, 4]);
+    expect(src.closed()).toBe(true);
+  });
+});
