@@ -63,7 +63,9 @@ function mb(bytes: number): string {
   return `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(Math.abs(v) < 10 ? 2 : 1)} MB`;
 }
 
-function mark(met: boolean, label: string): string {
+/** A target's cell: judged in a full run; in a quick run only named, since its rounds are too short to judge. */
+function mark(judged: boolean, met: boolean, label: string): string {
+  if (!judged) return label;
   return met ? `✅ ${label}` : `❌ ${label} (missed)`;
 }
 
@@ -74,6 +76,7 @@ function cell(s: string): string {
 
 export function markdown(r: Report): string {
   const e = r.environment;
+  const judged = r.mode !== "quick";
   const how =
     r.mode === "quick"
       ? "**quick run** (too short to quote: it only proves every case still runs)"
@@ -89,7 +92,7 @@ export function markdown(r: Report): string {
     c.comparisons.forEach((cmp, i) => {
       const first = i === 0;
       lines.push(
-        `| ${first ? c.suite : ""} | ${first ? cell(c.operation) : ""} | ${first ? ns(c.tether.nsPerOp) : ""} | ${cell(cmp.name)} | ${ns(cmp.nsPerOp)} | ${ratio(cmp.ratio)} | ${cmp.target ? mark(cmp.target.met, cmp.target.label) : ""} |`,
+        `| ${first ? c.suite : ""} | ${first ? cell(c.operation) : ""} | ${first ? ns(c.tether.nsPerOp) : ""} | ${cell(cmp.name)} | ${ns(cmp.nsPerOp)} | ${ratio(cmp.ratio)} | ${cmp.target ? mark(judged, cmp.target.met, cmp.target.label) : ""} |`,
       );
     });
   }
@@ -98,14 +101,16 @@ export function markdown(r: Report): string {
     m.comparisons.forEach((cmp, i) => {
       const first = i === 0;
       lines.push(
-        `| ${first ? "memory" : ""} | ${first ? cell(m.operation) : ""} | ${first ? mb(m.tether.sample.growth) : ""} | ${cell(cmp.name)} | ${mb(cmp.sample.growth)} | — | ${first ? mark(m.target.met, `Tether ${m.target.label}`) : ""} |`,
+        `| ${first ? "memory" : ""} | ${first ? cell(m.operation) : ""} | ${first ? mb(m.tether.sample.growth) : ""} | ${cell(cmp.name)} | ${mb(cmp.sample.growth)} | — | ${first ? mark(judged, m.target.met, `Tether ${m.target.label}`) : ""} |`,
       );
     });
   }
   const missed = r.targets.filter((t) => !t.met);
   lines.push("");
   lines.push(
-    missed.length === 0
+    !judged
+      ? `Targets: ${r.targets.length}, not judged in a quick run; \`pnpm bench\` judges them.`
+      : missed.length === 0
       ? `Targets: all ${r.targets.length} met.`
       : `Targets: ${r.targets.length - missed.length} of ${r.targets.length} met; missed: ${missed.map((t) => `${t.id} vs ${t.against} (${t.label})`).join("; ")}.`,
   );
