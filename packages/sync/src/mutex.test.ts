@@ -42,6 +42,22 @@ describe("Mutex", () => {
     expect(mu.locked).toBe(false);
   });
 
+  it("a stale Mutex hold does not release a tryLock() holder, nor a hold handed over by unlock()", async () => {
+    const mu = new Mutex();
+    const stale = await mu.lock(background());
+    mu.unlock();
+    expect(mu.tryLock()).toBe(true);
+    stale[Symbol.dispose]();
+    expect(mu.locked).toBe(true);
+    const queued = mu.lock(background());
+    mu.unlock();
+    const handed = await queued;
+    stale[Symbol.dispose]();
+    expect(mu.locked).toBe(true);
+    handed[Symbol.dispose]();
+    expect(mu.locked).toBe(false);
+  });
+
   it("Mutex.lock() with a foreign context rejects when its signal aborts and leaves no waiter", async () => {
     const mu = new Mutex();
     mu.tryLock();

@@ -2,23 +2,75 @@ import type { Context } from "@tether/core";
 import { asContext, asFunction } from "@tether/core/internal";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
-import { WaitList, type Waiter, park } from "./wait-list.js";
-
-/** The owner of a mutex locked by tryLock(), which hands out no disposable. */
-const BARE: object = Object.freeze({});
+import { type Settling, WaitList, type Waiter, goneIfCancelled, noop, reject, settle } from "./wait-list.js";
 
 /**
- * The disposable of one `lock()`. It is the mutex's owner token while that hold lasts, so disposing
- * it releases exactly that hold: a second dispose, or one after `unlock()` already ended the hold,
- * finds another owner (or none) and does nothing.
+ * The disposable of one `lock()`. It carries the serial number of its hold, and the mutex records
+ * the number of the hold that owns it, so disposing releases exactly that hold: a second dispose,
+ * or one after `unlock()` already ended the hold, finds another number (or none) and does nothing.
  */
 class MutexHold implements Disposable {
-  constructor(private readonly _mu: Mutex) {}
+  constructor(
+    private readonly _mu: Mutex,
+    private readonly _n: number,
+  ) {}
   [Symbol.dispose](): void {
-    if (this._mu._owner === this) this._mu.unlock();
+    if (this._mu._owner === this._n) this._mu.unlock();
   }
 }
 notThenable(MutexHold);
+
+/**
+ * A queued `lock`, which becomes the hold it is granted: one object per contended lock, not two,
+ * since allocation is most of what a contended lock costs beyond a bare promise. Its hold is
+ * numbered as a {@link MutexHold}'s is, when `unlock()` hands the mutex over.
+ */
+class LockWait implements Settling, Disposable {
+  // Declared and assigned in the constructor, as in the wait list's own waiter, for the same reason.
+  declare _wprev: Waiter | null;
+  declare _wnext: Waiter | null;
+  declare _wlist: WaitList<Waiter> | null;
+  declare _sub: Waiter["_sub"];
+  declare readonly _ctx: Context;
+  declare readonly _mu: Mutex;
+  declare _resolve: (value: unknown) => void;
+  /** The serial number of the hold, once granted; -2, which no hold has, until then. */
+  declare _n: number;
+
+  constructor(mu: Mutex, ctx: Context) {
+    this._wprev = null;
+    this._wnext = null;
+    this._wlist = null;
+    this._sub = null;
+    this._ctx = ctx;
+    this._mu = mu;
+    this._resolve = noop;
+    this._n = -2;
+  }
+
+  /** A lock waits for nothing in particular; a getter, so the object has one field fewer. */
+  get _data(): undefined {
+    return undefined;
+  }
+
+  /** Grants the lock: the promise resolves with this waiter, now the hold numbered `_n`. */
+  _done(): void {
+    this._resolve(this);
+  }
+
+  _fail(err: Error): void {
+    reject(this, err);
+  }
+
+  _gone(): boolean {
+    return goneIfCancelled(this);
+  }
+
+  [Symbol.dispose](): void {
+    if (this._mu._owner === this._n) this._mu.unlock();
+  }
+}
+notThenable(LockWait);
 
 /** What a queued `lock` is, as `dump()` shows it. */
 const lockLabel = (): string => "Mutex.lock";
@@ -50,14 +102,25 @@ const lockLabel = (): string => "Mutex.lock";
  * ```
  */
 export class Mutex {
-  /** @internal The current hold's token (a MutexHold, or BARE after tryLock); null when unlocked. */
-  _owner: object | null = null;
-  /** @internal Lockers waiting; empty whenever the mutex is unlocked, since unlock hands over. */
-  readonly _q: WaitList<Waiter> = new WaitList(lockLabel);
+  /**
+   * @internal The serial number of the hold that owns the mutex, -1 after `tryLock`, 0 when
+   * unlocked. A number rather than the hold itself: a mutex usually lives long enough to sit in
+   * V8's old generation, where storing a new object at every lock goes through the generational
+   * write barrier, and storing a small integer does not. Serials count up from 1 and stay exact to
+   * 2^53 locks, so a stale hold never matches.
+   */
+  _owner = 0;
+  /** @internal The serial number of the last hold handed out. */
+  _serial = 0;
+  /**
+   * @internal Lockers waiting; empty whenever the mutex is unlocked, since unlock hands over. Each
+   * run of contention gets a new, empty list (see `lock`).
+   */
+  _q: WaitList<LockWait> = new WaitList(lockLabel);
 
   /** Whether the mutex is held right now. */
   get locked(): boolean {
-    return this._owner !== null;
+    return this._owner !== 0;
   }
 
   /** How many `lock` calls are queued, waiting for the mutex. */
@@ -96,12 +159,17 @@ export class Mutex {
     const c = asContext(ctx, "Mutex.lock", "ctx");
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
-    if (this._owner === null) {
-      const hold = new MutexHold(this);
-      this._owner = hold;
+    if (this._owner === 0) {
+      const n = ++this._serial;
+      const hold = new MutexHold(this, n);
+      this._owner = n;
       return Promise.resolve(hold);
     }
-    return park(this._q, c, undefined);
+    // The first waiter of a run of contention starts a new list: young, like the waiters it will
+    // link, where the old one's end pointers would be written through the write barrier at every
+    // wait (above). An empty list holds nothing: no waiter, no cancel subscription.
+    if (this._q.size === 0) this._q = new WaitList(lockLabel);
+    return settle(this._q, new LockWait(this, c), c);
   }
 
   /**
@@ -118,8 +186,8 @@ export class Mutex {
    * ```
    */
   tryLock(): boolean {
-    if (this._owner !== null) return false;
-    this._owner = BARE;
+    if (this._owner !== 0) return false;
+    this._owner = -1;
     return true;
   }
 
@@ -138,15 +206,16 @@ export class Mutex {
    * ```
    */
   unlock(): void {
-    if (this._owner === null) throw new ReleaseError("Mutex.unlock: the mutex is not locked");
-    const w = this._q.shift();
+    if (this._owner === 0) throw new ReleaseError("Mutex.unlock: the mutex is not locked");
+    const w = this._q.shift() as LockWait | null;
     if (w === null) {
-      this._owner = null;
+      this._owner = 0;
       return;
     }
-    const hold = new MutexHold(this);
-    this._owner = hold;
-    w._done(hold);
+    const n = ++this._serial;
+    w._n = n;
+    this._owner = n;
+    w._done();
   }
 
   /**
@@ -171,6 +240,6 @@ export class Mutex {
 
   /** Describes the state for logs and debuggers, e.g. `Mutex(locked, 2 waiting)`. */
   toString(): string {
-    return `Mutex(${this._owner === null ? "unlocked" : "locked"}, ${this._q.size} waiting)`;
+    return `Mutex(${this._owner === 0 ? "unlocked" : "locked"}, ${this._q.size} waiting)`;
   }
 }

@@ -59,14 +59,45 @@ class Rejection {
   }
 }
 
-function noop(): void {}
+/** @internal The placeholder resolve function of a waiter whose promise is still being made. */
+export function noop(): void {}
 
 /**
- * A waiter that settles a promise of its own: every wait but a select's. Its cancel subscription is
- * a separate object ({@link Shared} or {@link Own}), so the object made at every wait stays small,
- * and it has no base class: V8 builds an object of a derived class markedly slower.
+ * A waiter that settles a promise of its own, through the promise's resolve function: every wait
+ * but a select's. A {@link Parked} waiter, or a Mutex's, which is also the hold it is granted.
+ *
+ * @internal
  */
-class Parked implements Waiter {
+export interface Settling extends Waiter {
+  readonly _ctx: Context;
+  /** The resolve function of the wait's promise, set by {@link settle} as it makes the promise. */
+  _resolve: (value: unknown) => void;
+}
+
+/** @internal `_fail` for a {@link Settling} waiter. */
+export function reject(w: Settling, err: Error): void {
+  w._resolve(new Rejection(err));
+}
+
+/** @internal `_gone` for a {@link Settling} waiter. */
+export function goneIfCancelled(w: Settling): boolean {
+  const err = w._ctx.err;
+  return err !== undefined && drop(w, err);
+}
+
+/** The rare half of {@link goneIfCancelled}, out of line so that the hot paths it is inlined into stay small. */
+function drop(w: Settling, err: Error): true {
+  w._wlist?.remove(w);
+  reject(w, err);
+  return true;
+}
+
+/**
+ * The waiter of every wait but a Mutex's and a select's. Its cancel subscription is a separate
+ * object ({@link Shared} or {@link Own}), so the object made at every wait stays small, and it has
+ * no base class: V8 builds an object of a derived class markedly slower.
+ */
+class Parked implements Settling {
   // Declared, then assigned in the constructor rather than by field initializers, which V8 runs as
   // a function of their own; one of these is made per wait.
   declare _wprev: Waiter | null;
@@ -75,7 +106,6 @@ class Parked implements Waiter {
   declare readonly _data: unknown;
   declare _sub: Cover | null;
   declare readonly _ctx: Context;
-  /** The resolve function of the wait's promise, set by {@link park} as it makes the promise. */
   declare _resolve: (value: unknown) => void;
 
   constructor(data: unknown, ctx: Context) {
@@ -93,19 +123,11 @@ class Parked implements Waiter {
   }
 
   _fail(err: Error): void {
-    this._resolve(new Rejection(err));
+    reject(this, err);
   }
 
   _gone(): boolean {
-    const err = this._ctx.err;
-    return err !== undefined && this._drop(err);
-  }
-
-  /** The rare half of `_gone`, out of line so that the hot paths V8 inlines `_gone` into stay small. */
-  _drop(err: Error): true {
-    this._wlist?.remove(this);
-    this._fail(err);
-    return true;
+    return goneIfCancelled(this);
   }
 }
 
@@ -299,13 +321,22 @@ export interface Grantor {
  * promise rejects with `ctx.err`, and the list's grantor (`_grant()`) lets the waiters behind it
  * proceed if they now can.
  *
+ * @internal
+ */
+export function park<T>(list: WaitList<Waiter>, ctx: Context, data: unknown): Promise<T> {
+  return settle(list, new Parked(data, ctx), ctx);
+}
+
+/**
+ * Parks `w`, a waiter under `ctx`, as {@link park} parks its own, and returns the promise that `w`
+ * settles.
+ *
  * The cancel subscription is the list's shared one when `ctx` is the context it follows, or when
  * the list has none yet; else the waiter subscribes on its own.
  *
  * @internal
  */
-export function park<T>(list: WaitList<Waiter>, ctx: Context, data: unknown): Promise<T> {
-  const w = new Parked(data, ctx);
+export function settle<T>(list: WaitList<Waiter>, w: Settling, ctx: Context): Promise<T> {
   // A closure as the executor: V8 inlines it into the promise's construction.
   const p = new Promise<T>((resolve) => {
     w._resolve = resolve as (value: unknown) => void;
