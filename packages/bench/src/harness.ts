@@ -137,9 +137,9 @@ export async function measure(c: Case, opts: RunOptions): Promise<CaseResult> {
 }
 
 /**
- * Lets what a measured case left behind go before the next case runs: full collections with turns
- * of the event loop between, so finalizers run (AbortSignal.timeout's timers are cleared by one
- * once their signal is collected) and a case's garbage never slows the cases after it.
+ * Lets what a measured case left behind go: full collections with turns of the event loop between,
+ * so finalizers run (AbortSignal.timeout's timers are cleared by one once their signal is
+ * collected) and the case's process can exit on its own instead of waiting out those timers.
  */
 export async function settle(): Promise<void> {
   sink.value = undefined;

@@ -1,5 +1,6 @@
 /**
- * `pnpm bench`: every suite in one process, one markdown table on stdout, the same data as JSON.
+ * `pnpm bench`: every case in a fresh process of its own, one markdown table on stdout, the same
+ * data as JSON.
  *
  *   pnpm bench            full run; writes results/latest.json
  *   pnpm bench --quick    every case briefly (CI: proves no case has rotted); writes results/quick.tmp.json
@@ -7,10 +8,12 @@
  *
  * Progress goes to stderr, so `pnpm -s bench > table.md` captures only the table.
  */
+import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, platform, release } from "node:os";
 import { fileURLToPath } from "node:url";
-import { type CaseFactory, type CaseResult, type RunOptions, measure, settle, sink } from "./harness.js";
+import { promisify } from "node:util";
+import { type CaseFactory, type CaseResult, type RunOptions, measure, settle } from "./harness.js";
 import { type MemoryResult, measureMemory } from "./memory.js";
 import { type Report, markdown, ns, ratio, targets } from "./report.js";
 import { coreSuite } from "./suites/core.js";
@@ -20,25 +23,57 @@ import { syncSuite } from "./suites/sync.js";
 const SUITES: Record<string, () => CaseFactory[]> = { core: coreSuite, group: groupSuite, sync: syncSuite };
 const ALL = [...Object.keys(SUITES), "memory"];
 
-function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] } {
+function parseArgs(argv: readonly string[]): { quick: boolean; only: string[]; child: string | undefined } {
   let quick = false;
   let only = ALL;
+  let child: string | undefined;
   for (const a of argv) {
     if (a === "--quick") quick = true;
     else if (a.startsWith("--only=")) only = a.slice("--only=".length).split(",").filter(Boolean);
+    else if (a.startsWith("--case=")) child = a.slice("--case=".length);
     else if (a === "--") continue;
     else throw new Error(`bench: unknown argument ${JSON.stringify(a)}; use --quick and/or --only=${ALL.join(",")}`);
   }
   const unknown = only.filter((s) => !ALL.includes(s));
   if (unknown.length > 0) throw new Error(`bench: unknown suite ${unknown.join(", ")}; choose from ${ALL.join(", ")}`);
-  return { quick, only };
+  return { quick, only, child };
+}
+
+const exec = promisify(execFile);
+const self = fileURLToPath(import.meta.url);
+
+/**
+ * Measures one case in a fresh process, as JMH forks a JVM per benchmark: what an earlier case
+ * leaves behind — a heap grown by a million `AbortSignal.any` dependants, type feedback from other
+ * contexts — would otherwise tax every case after it, and each implementation by a different
+ * amount, so a case's ratios would depend on which suites ran before it.
+ */
+async function measureApart(suite: string, index: number, quick: boolean): Promise<CaseResult> {
+  const args = [...process.execArgv, self, `--case=${suite}:${index}`, ...(quick ? ["--quick"] : [])];
+  const { stdout } = await exec(process.execPath, args, { maxBuffer: 1 << 24 });
+  return JSON.parse(stdout) as CaseResult;
+}
+
+/** The child's side of {@link measureApart}: measures the case and writes its result to stdout. */
+async function measureHere(spec: string, options: RunOptions): Promise<void> {
+  const [suite = "", index = ""] = spec.split(":");
+  const make = SUITES[suite]?.()[Number(index)];
+  if (make === undefined) throw new Error(`bench: no case ${JSON.stringify(spec)}`);
+  const r = await measure(make(), options);
+  // Collected, the case's platform signals clear their timers, so the process can exit on its own.
+  await settle();
+  process.stdout.write(JSON.stringify(r));
 }
 
 async function main(): Promise<void> {
-  const { quick, only } = parseArgs(process.argv.slice(2));
+  const { quick, only, child } = parseArgs(process.argv.slice(2));
   const options: RunOptions & { memoryIterations: number } = quick
     ? { time: 15, rounds: 1, warmupTime: 5, memoryIterations: 50_000 }
     : { time: 200, rounds: 5, warmupTime: 250, memoryIterations: 1_000_000 };
+  if (child !== undefined) {
+    await measureHere(child, options);
+    return;
+  }
   if (typeof (globalThis as { gc?: unknown }).gc !== "function") {
     process.stderr.write("bench: note: run with node --expose-gc for a full GC between implementations\n");
   }
@@ -51,9 +86,9 @@ async function main(): Promise<void> {
   const cases: CaseResult[] = [];
   for (const suite of Object.keys(SUITES)) {
     if (!only.includes(suite)) continue;
-    for (const make of (SUITES[suite] as () => CaseFactory[])()) {
-      const r = await measure(make(), options);
-      await settle();
+    const count = (SUITES[suite] as () => CaseFactory[])().length;
+    for (let i = 0; i < count; i++) {
+      const r = await measureApart(suite, i, quick);
       cases.push(r);
       const cmp = r.comparisons.map((x) => `${ratio(x.ratio)} ${x.name}`).join("; ");
       process.stderr.write(`${r.id}: Tether ${ns(r.tether.nsPerOp)} ns/op; ${cmp}\n`);
@@ -88,7 +123,7 @@ async function main(): Promise<void> {
   const dir = fileURLToPath(new URL("../results/", import.meta.url));
   mkdirSync(dir, { recursive: true });
   writeFileSync(dir + file, `${JSON.stringify(report, null, 2)}\n`);
-  process.stderr.write(`bench: wrote results/${file} in ${((Date.now() - started) / 1000).toFixed(1)} s (sink ${typeof sink.value}/${sink.n > 0})\n`);
+  process.stderr.write(`bench: wrote results/${file} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
 await main();
