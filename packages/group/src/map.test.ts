@@ -178,3 +178,56 @@ describe("map() pulls its items lazily", () => {
     expect(src.closed()).toBe(true);
   });
 });
+
+describe("map() reads its iterator as for … of does", () => {
+  /** An iterator whose first step is item 0 and whose second step is `second`. */
+  function twoSteps(second: unknown): { items: Iterable<number>; returns: () => number } {
+    let n = 0;
+    let returns = 0;
+    const items: Iterable<number> = {
+      [Symbol.iterator]: () => ({
+        next: () => (n++ === 0 ? { value: 0, done: false } : second) as IteratorResult<number>,
+        return: (): IteratorResult<number> => {
+          returns++;
+          return { value: undefined, done: true };
+        },
+      }),
+    };
+    return { items, returns: () => returns };
+  }
+
+  it("map() rejects with a TypeError when next() returns a primitive, and stops pulling", async () => {
+    const src = twoSteps(42);
+    let calls = 0;
+    const p = map(background(), src.items, async (_ctx, x) => {
+      calls++;
+      return x;
+    }, { limit: 1 });
+    await expect(p).rejects.toThrow(/map: the iterator's next\(\) must return an object, received 42/);
+    expect(calls).toBe(1);
+    expect(src.returns()).toBe(0);
+  });
+
+  it("map() whose next() returns undefined while filling its limit waits for, and cancels, the call it started", async () => {
+    const src = twoSteps(undefined);
+    const log: string[] = [];
+    const p = map(background(), src.items, async (ctx, x) => {
+      try {
+        await sleep(ctx, 1_000);
+      } catch (e) {
+        log.push(`call ${x}: ${e === Canceled ? "cancelled" : String(e)}`);
+        throw e;
+      }
+      return x;
+    }, { limit: 2 });
+    await expect(p).rejects.toBeInstanceOf(TypeError);
+    expect(log).toEqual(["call 0: cancelled"]);
+    expect(src.returns()).toBe(0);
+  });
+
+  it("map() takes any truthy done as the end of its items", async () => {
+    const src = twoSteps({ value: 99, done: 1 });
+    expect(await map(background(), src.items, (_ctx, x) => x + 1, { limit: 1 })).toEqual([1]);
+    expect(src.returns()).toBe(0);
+  });
+});

@@ -50,12 +50,14 @@ function isAsyncGenerator(x: unknown): x is AsyncGenerator<unknown, unknown, unk
  * settled. On a cancelled context it rejects with `ctx.err` and calls nothing.
  *
  * Items are pulled from `items` as calls can start, never more than `limit` ahead of the calls that
- * finished, so a generator of a million items (or an endless one) is never held in memory at once;
- * with no limit every item is pulled, and started, at once. Once map fails or its context is
- * cancelled it pulls no more, and it closes the iterator (`return()`, as `for … of` does when it
- * stops early) before it settles, so a generator's `finally` runs. An error thrown by the iterator
- * fails map as a call's error would; one thrown by `return()` while map is already failing is
- * dropped, again as in `for … of`, since map rejects with the first failure.
+ * finished, so a generator of a million items (or an endless one) is never held in memory at once.
+ * With no limit every item is pulled, and started, at once, so an endless source needs a limit.
+ * Once map fails or its context is cancelled it pulls no more, and it closes the iterator
+ * (`return()`, as `for … of` does when it stops early) before it settles, so a generator's `finally`
+ * runs. An error thrown by the iterator, or a step that is not an object (a TypeError), fails map
+ * as a call's error would, once the calls already started have settled; such an iterator is not
+ * closed. An error thrown by `return()` while map is already failing is dropped, again as in
+ * `for … of`, since map rejects with its first failure.
  *
  * @example Bounded fan-out
  * ```ts
@@ -114,22 +116,28 @@ export async function map<T, R>(
       group.go(idle);
       return;
     }
-    let step: IteratorResult<T>;
+    let done: boolean;
+    let item: T;
     try {
-      step = it.next();
+      // Read as `for … of` reads a step: an object, its `done` taken as truthy, `value` only if not done.
+      const step: unknown = it.next();
+      if (step === null || typeof step !== "object") {
+        throw new TypeError(`map: the iterator's next() must return an object, received ${describe(step)}`);
+      }
+      done = Boolean((step as IteratorResult<T>).done);
+      item = done ? (undefined as T) : (step as IteratorYieldResult<T>).value;
     } catch (thrown) {
-      // An iterator that threw is finished: it is not closed, as in `for … of`.
+      // An iterator that threw, or broke the protocol, is finished: it is not closed, as in `for … of`.
       exhausted = true;
       group.go(() => {
         throw thrown;
       });
       return;
     }
-    if (step.done === true) {
+    if (done) {
       exhausted = true;
       return;
     }
-    const item = step.value;
     const i = next++;
     group.go((gctx) => {
       const out = fn(gctx, item, i);
