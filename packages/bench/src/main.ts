@@ -49,9 +49,22 @@ const self = fileURLToPath(import.meta.url);
  * amount, so a case's ratios would depend on which suites ran before it.
  */
 async function measureApart(suite: string, index: number, quick: boolean): Promise<CaseResult> {
-  const args = [...process.execArgv, self, `--case=${suite}:${index}`, ...(quick ? ["--quick"] : [])];
-  const { stdout } = await exec(process.execPath, args, { maxBuffer: 1 << 24 });
-  return JSON.parse(stdout) as CaseResult;
+  // The parent's flags (--expose-gc), but not an inspector's, whose port the children would fight over.
+  const flags = process.execArgv.filter((f) => !f.startsWith("--inspect"));
+  const args = [...flags, self, `--case=${suite}:${index}`, ...(quick ? ["--quick"] : [])];
+  const name = `${suite} case ${index}`;
+  let stdout: string;
+  try {
+    // A full case takes seconds; one that takes minutes has hung, and should fail the run, not stall it.
+    ({ stdout } = await exec(process.execPath, args, { maxBuffer: 1 << 24, timeout: 5 * 60_000 }));
+  } catch (err) {
+    throw new Error(`bench: ${name} failed in its process`, { cause: err });
+  }
+  try {
+    return JSON.parse(stdout) as CaseResult;
+  } catch (err) {
+    throw new Error(`bench: ${name} wrote something other than its result to stdout: ${stdout.slice(0, 200)}`, { cause: err });
+  }
 }
 
 /** The child's side of {@link measureApart}: measures the case and writes its result to stdout. */
