@@ -8,5 +8,6 @@
 export { Sub, type Subscriber, subscribe, subscribeWith, unsubscribe } from "./cancel.js";
 export { asContext, asFunction, describe } from "./context.js";
 export { live } from "./counters.js";
+export { type Idle, linger, sweepIdle } from "./linger.js";
 export { checkMs } from "./timer.js";
 export { startTask, watchTask } from "./task.js";

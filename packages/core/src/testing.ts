@@ -1,6 +1,7 @@
 import { CancelNode } from "./cancel.js";
 import { type Context, Ctx, asContext } from "./context.js";
 import { type LiveCounts, live } from "./counters.js";
+import { sweepIdle } from "./linger.js";
 
 export type { LiveCounts } from "./counters.js";
 export { trackLeaks, type LeakReport, type LeakTracker } from "./leaks.js";
@@ -10,6 +11,10 @@ export { trackLeaks, type LeakReport, type LeakTracker } from "./leaks.js";
  * process: cancel nodes with children or subscribers, `abort` listeners on foreign signals, armed
  * timers, running tasks and queued waiters. After a test has cancelled what it made and awaited
  * what it started, every count is zero.
+ *
+ * A sync primitive keeps a cancel subscription linked for a moment after its last waiter leaves,
+ * for the next wait under the same context to reuse; core withdraws such idle subscriptions at the
+ * next timer turn, and this function withdraws them first, so it counts only what still waits.
  *
  * @example Prove a test left nothing behind
  * ```ts
@@ -22,13 +27,15 @@ export { trackLeaks, type LeakReport, type LeakTracker } from "./leaks.js";
  * ```
  */
 export function liveCounts(): LiveCounts {
+  sweepIdle();
   return { ...live };
 }
 
 /**
  * childCount returns how many children and internal subscribers (afterFunc, sleep, waiters) are
  * linked under `ctx` right now: 0 for a context that cannot be cancelled, or one that was.
- * For a value layer it counts the list of the cancel node it shares.
+ * For a value layer it counts the list of the cancel node it shares. Like {@link liveCounts}, it
+ * first withdraws the idle subscriptions sync primitives keep between waits.
  *
  * @example
  * ```ts
@@ -44,6 +51,7 @@ export function liveCounts(): LiveCounts {
  */
 export function childCount(ctx: Context): number {
   const c = asContext(ctx, "childCount", "ctx");
+  sweepIdle();
   const src = c instanceof Ctx ? c._src : null;
   if (!(src instanceof CancelNode)) return 0;
   let n = 0;

@@ -167,8 +167,8 @@ export class Mutex {
     }
     // The first waiter of a run of contention starts a new list: young, like the waiters it will
     // link, where the old one's end pointers would be written through the write barrier at every
-    // wait (above). An empty list holds nothing: no waiter, no cancel subscription.
-    if (this._q.size === 0) this._q = new WaitList(lockLabel);
+    // wait (above). An empty list holds no waiter, and hands its idle cancel subscription on.
+    if (this._q.size === 0) this._q = this._q.renew();
     return settle(this._q, new LockWait(this, c), c);
   }
 

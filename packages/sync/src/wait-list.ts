@@ -1,5 +1,5 @@
 import type { Context } from "@tether/core";
-import { type Subscriber, live, subscribeWith, unsubscribe } from "@tether/core/internal";
+import { type Idle, type Subscriber, linger, live, subscribeWith, unsubscribe } from "@tether/core/internal";
 
 /**
  * Waiter is one parked operation: a lock, acquire, receive, send or wait that could not complete at
@@ -137,16 +137,23 @@ class Parked implements Settling {
  * lock. Joining and leaving it is a count, where a subscription per waiter would link into and
  * unlink from the context's list at every wait. A list has at most one; waiters under another
  * context subscribe on their own.
+ *
+ * When its last waiter leaves it stays linked, idle, in the list's slot: the next wait under the
+ * same context joins it again for the cost of a count, which is what a channel's ping-pong does at
+ * every value. Core's sweep withdraws it at the next timer turn if it is still idle then (see
+ * `linger`); a wait under another context, or its context's cancel, withdraws it at once.
  */
-class Shared implements Subscriber, Cover {
+class Shared implements Subscriber, Cover, Idle {
   _owner: Subscriber["_owner"] = null;
   _prev: Subscriber["_prev"] = null;
   _next: Subscriber["_next"] = null;
-  /** How many of the list's waiters it covers; at 0 it is withdrawn and the list drops it. */
+  /** How many of the list's waiters it covers; at 0 it is idle. */
   _count = 1;
+  _lingering = false;
 
   constructor(
-    readonly _list: WaitList<Waiter>,
+    /** The list whose slot it holds; a Mutex moves it to the fresh list of its next run of contention. */
+    public _list: WaitList<Waiter>,
     readonly _ctx: Context,
   ) {}
 
@@ -174,12 +181,16 @@ class Shared implements Subscriber, Cover {
   }
 
   _leave(): void {
-    if (--this._count === 0) this._end();
+    if (--this._count === 0 && !this._lingering) linger(this);
   }
 
-  /** Withdraws the subscription once it covers no waiter. */
+  _sweep(): void {
+    if (this._count === 0) this._end();
+  }
+
+  /** Withdraws the subscription, idle, and frees the list's slot if it still holds it. */
   _end(): void {
-    this._list._sub = null;
+    if (this._list._sub === this) this._list._sub = null;
     unsubscribe(this);
   }
 
@@ -187,9 +198,12 @@ class Shared implements Subscriber, Cover {
   _fire(err: Error): void {
     const list = this._list;
     // A late call: core fires an already-cancelled foreign context's subscribers in a microtask,
-    // by which time this subscription may have been dropped, its waiters served. No waiter still
-    // points to a dropped one, so the walk would fail nobody; this only skips it and the grant.
+    // by which time this subscription may have been withdrawn, its waiters served. No waiter still
+    // points to a withdrawn one, so the walk would fail nobody; this only skips it and the grant.
     if (list._sub !== this) return;
+    list._sub = null;
+    // Idle: its waiters were all served, or failed already by the list's `head` in this cancel.
+    if (this._count === 0) return;
     for (let w = list._head; w !== null; ) {
       const next = w._wnext;
       if (w._sub === this) {
@@ -252,8 +266,23 @@ export class WaitList<W extends Waiter> {
   _tail: W | null = null;
   /** The number of waiters in the list. */
   size = 0;
-  /** The shared cancel subscription of the waiters parked under one context; null when none is. */
+  /** The shared cancel subscription of the waiters parked under one context, or kept idle after them; null when none is. */
   _sub: Shared | null = null;
+
+  /**
+   * A fresh, empty list like this empty one, which takes over its cancel subscription if it kept
+   * one idle, so that waits of the next run under the same context still find it.
+   */
+  renew(): WaitList<W> {
+    const next = new WaitList<W>(this._labelOf, this._grantor);
+    const sub = this._sub;
+    if (sub !== null) {
+      this._sub = null;
+      sub._list = next as unknown as WaitList<Waiter>;
+      next._sub = sub;
+    }
+    return next;
+  }
 
   /** The waiter to serve next, or null; waiters whose context is already cancelled are failed first. */
   get head(): W | null {
@@ -356,9 +385,17 @@ export function settle<T>(list: WaitList<Waiter>, w: Settling, ctx: Context): Pr
  * that `park` stays small enough for V8 to inline into the primitives' hot paths.
  */
 function cover(list: WaitList<Waiter>, w: Waiter, ctx: Context): void {
+  const idle = list._sub;
+  // An idle subscription under another context gives up the slot to this one.
+  if (idle !== null && idle._count === 0) idle._end();
   if (list._sub === null) {
     const fresh = new Shared(list, ctx);
-    if (subscribeWith(ctx, fresh)) w._sub = list._sub = fresh;
+    if (subscribeWith(ctx, fresh)) {
+      w._sub = list._sub = fresh;
+      // Queued for the sweep from the start, not as it first idles: most live less than a timer
+      // turn, so the hot path that idles them finds them queued and never makes this call.
+      linger(fresh);
+    }
   } else {
     const own = new Own(w);
     if (subscribeWith(ctx, own)) w._sub = own;
