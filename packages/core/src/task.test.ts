@@ -325,9 +325,9 @@ describe("runTask() with generator tasks", () => {
     expect(n).toBe("done");
   });
 
-  it("runTask() rejects a task or context that is not one, naming the argument", () => {
-    expect(() => runTask(background(), 5 as never)).rejects.toThrow(/runTask: task must be a function, received 5/);
-    return expect(runTask({} as never, () => 1)).rejects.toThrow(/runTask: ctx must be a Context/);
+  it("runTask() rejects a task or context that is not one, naming the argument", async () => {
+    await expect(runTask(background(), 5 as never)).rejects.toThrow(/runTask: task must be a function, received 5/);
+    await expect(runTask({} as never, () => 1)).rejects.toThrow(/runTask: ctx must be a Context/);
   });
 });
 
