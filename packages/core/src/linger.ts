@@ -21,10 +21,13 @@ export interface Idle {
 const queue: Idle[] = [];
 
 /**
- * The armed sweep timer, with the clearTimeout of the moment it was armed: if a test's fake timers
- * armed it and were then uninstalled, only their own clearTimeout can disarm it.
+ * The armed sweep timer, with the setTimeout and clearTimeout of the moment it was armed. A test's
+ * fake timers may arm it and then be uninstalled, dropping it unfired: `linger` then sees another
+ * setTimeout, disarms the stale timer with the clearTimeout that matches it, and arms a real one.
  */
-let armed: { handle: ReturnType<typeof setTimeout>; clear: typeof clearTimeout } | undefined;
+let armed:
+  | { handle: ReturnType<typeof setTimeout>; set: typeof setTimeout; clear: typeof clearTimeout }
+  | undefined;
 
 /**
  * Queues an idle subscription for the next sweep, arming the sweep's timer if it is not armed. The
@@ -35,11 +38,15 @@ let armed: { handle: ReturnType<typeof setTimeout>; clear: typeof clearTimeout }
 export function linger(s: Idle): void {
   s._lingering = true;
   queue.push(s);
-  if (armed !== undefined) return;
+  if (armed !== undefined) {
+    if (armed.set === setTimeout) return;
+    armed.clear(armed.handle);
+  }
+  const set = setTimeout;
   const clear = clearTimeout;
-  const handle = setTimeout(onTimer, 0);
+  const handle = set(onTimer, 0);
   if (typeof handle === "object" && handle !== null && typeof handle.unref === "function") handle.unref();
-  armed = { handle, clear };
+  armed = { handle, set, clear };
 }
 
 function onTimer(): void {
@@ -49,8 +56,7 @@ function onTimer(): void {
 
 /**
  * Withdraws every queued subscription that is still idle, now, and disarms the timer. The testing
- * functions run it before they count, so that what a test sees is what is waiting; it also
- * recovers a timer armed under fake timers that will never fire.
+ * functions run it before they count, so that what a test sees is what is waiting.
  *
  * @internal
  */

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
-import { Canceled, background, withCancel } from "@tether/core";
+import { describe, expect, it, vi } from "vitest";
+import { Canceled, type Context, background, withCancel } from "@tether/core";
 import { live } from "@tether/core/internal";
 import { childCount, liveCounts } from "@tether/core/testing";
 import { Channel, Mutex, Semaphore } from "@tether/sync";
@@ -132,6 +132,24 @@ describe("idle shared subscriptions", () => {
     expect(mu.locked).toBe(false);
   });
 
+  it("Mutex: a late cancel of a foreign context still reaches the next run's waiter after the subscription moved lists", async () => {
+    // A foreign context whose signal has aborted while its err still reads undefined: core reports
+    // its cancellation to the subscriber in a microtask. Before that, the first waiter is served and
+    // a new run of contention moves the idle subscription to a fresh list, where a second waiter
+    // under the same context joins it.
+    const stale: Context = { deadline: undefined, err: undefined, done: new Promise<void>(() => {}), signal: AbortSignal.abort(), value: () => undefined };
+    const mu = new Mutex();
+    mu.tryLock();
+    const first = track(mu.lock(stale));
+    mu.unlock();
+    const second = track(mu.lock(stale));
+    await ticks(3);
+    expect([first.status, second.status]).toEqual(["fulfilled", "rejected"]);
+    expect([mu.waiting, mu.locked]).toEqual([0, true]);
+    (first.value as Disposable)[Symbol.dispose]();
+    expect(mu.locked).toBe(false);
+  });
+
   it("an idle subscription under a foreign context holds the one abort listener on its signal only until the sweep", async () => {
     const foreign = new ForeignContext();
     const ch = new Channel<number>();
@@ -145,6 +163,26 @@ describe("idle shared subscriptions", () => {
     const later = ch.recv(foreign);
     foreign.cancel();
     await expect(later).rejects.toBe(Canceled);
+  });
+
+  it("an idle subscription made under fake timers is still swept once real timers are back", async () => {
+    vi.useFakeTimers();
+    const [a, cancelA] = withCancel(background());
+    const ch = new Channel<number>();
+    const first = ch.recv(a);
+    ch.trySend(1);
+    expect((await first).value).toBe(1);
+    // The sweep's timer was armed on the fake clock, which drops it unfired.
+    vi.useRealTimers();
+    cancelA();
+    const [b, cancelB] = withCancel(background());
+    const second = ch.recv(b);
+    ch.trySend(2);
+    expect((await second).value).toBe(2);
+    expect(live.nodesWithChildren).toBe(1);
+    await timerTurn();
+    expect(live.nodesWithChildren).toBe(0);
+    cancelB();
   });
 
   const fixture = fileURLToPath(new URL("./test-helpers/idle-exit.mjs", import.meta.url));
