@@ -1,4 +1,5 @@
-import { CancelNode, Kind, attach, cancelNode } from "./cancel.js";
+import { attach, cancelNode } from "./cancel.js";
+import { CancelNode, Kind } from "./node.js";
 import { type Context, asContext, describe } from "./context.js";
 import { hooks } from "./counters.js";
 import { Canceled, DeadlineExceeded } from "./errors.js";

@@ -1,4 +1,5 @@
-import { CancelNode, cause } from "./cancel.js";
+import { cause } from "./cancel.js";
+import { CancelNode } from "./node.js";
 import { type Context, Ctx, ValueCtx, asContext, describe } from "./context.js";
 import { addHooks } from "./counters.js";
 import { runningTasks, type TaskRecord } from "./task.js";

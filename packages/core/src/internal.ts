@@ -5,7 +5,8 @@
  * @packageDocumentation
  * @internal
  */
-export { Sub, type Subscriber, subscribe, subscribeWith, unsubscribe } from "./cancel.js";
+export { subscribe, subscribeWith } from "./cancel.js";
+export { Sub, type Subscriber, unsubscribe } from "./node.js";
 export { asContext, asFunction, describe } from "./context.js";
 export { live } from "./counters.js";
 export { type Idle, linger, sweepIdle } from "./linger.js";

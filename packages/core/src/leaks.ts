@@ -1,4 +1,4 @@
-import { CancelNode } from "./cancel.js";
+import { CancelNode } from "./node.js";
 import { addHooks } from "./counters.js";
 import { captureStack, userFrames } from "./debug.js";
 

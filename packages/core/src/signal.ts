@@ -1,4 +1,6 @@
-import { CancelNode, Kind, attach, cancelNode, errForSignal, followSignal } from "./cancel.js";
+import { errForSignal, followSignal } from "./bridge.js";
+import { attach, cancelNode } from "./cancel.js";
+import { CancelNode, Kind } from "./node.js";
 import { type Context, asContext, describe } from "./context.js";
 import { hooks } from "./counters.js";
 import { Canceled } from "./errors.js";

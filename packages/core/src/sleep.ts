@@ -1,4 +1,5 @@
-import { type Sub, subscribe } from "./cancel.js";
+import { subscribe } from "./cancel.js";
+import type { Sub } from "./node.js";
 import { type Context, asContext } from "./context.js";
 import { armAt, checkMs, disarm } from "./timer.js";
 

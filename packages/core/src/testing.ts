@@ -1,4 +1,4 @@
-import { CancelNode } from "./cancel.js";
+import { CancelNode } from "./node.js";
 import { type Context, Ctx, asContext } from "./context.js";
 import { type LiveCounts, live } from "./counters.js";
 import { sweepIdle } from "./linger.js";

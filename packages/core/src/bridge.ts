@@ -1,0 +1,89 @@
+// The bridges that carry a foreign signal's abort into the tree. This module and cancel.ts import
+// each other, but each calls the other's functions only at run time, and Bridge extends CancelNode
+// from node.ts, so either may be loaded first.
+import { cancelNode, release } from "./cancel.js";
+import { type Context, background, isNeverAborts } from "./context.js";
+import { live } from "./counters.js";
+import { Canceled, DeadlineExceeded } from "./errors.js";
+import { CancelNode, Kind, Sub, append, owners } from "./node.js";
+
+/** The error a foreign context reports, defaulting to Canceled for one that reports none. */
+export function foreignErr(ctx: Context): Error {
+  const e = ctx.err;
+  return e instanceof Error ? e : Canceled;
+}
+
+/**
+ * Bridge carries the cancellation of a signal Tether does not own into the tree. It holds the one
+ * `abort` listener that every Tether context following that signal (or that foreign context)
+ * shares, so a thousand live children of a server's signal add one listener, not a thousand —
+ * Node warns past ten. It drops its listener when its last follower leaves, so a long-lived
+ * signal gathers nothing.
+ */
+class Bridge extends CancelNode {
+  constructor(
+    parent: Context,
+    private readonly _map: WeakMap<object, Bridge>,
+    private readonly _key: object,
+    signal: AbortSignal,
+    errOf: () => Error,
+  ) {
+    super(parent, Kind.Hidden, undefined);
+    const listener = (): void => {
+      this._map.delete(this._key);
+      cancelNode(this, errOf(), signal.reason);
+    };
+    signal.addEventListener("abort", listener);
+    this._listener = [signal, listener];
+    live.foreignListeners++;
+    _map.set(_key, this);
+  }
+
+  /** The last follower unlinked: release the listener and forget the bridge. */
+  override _emptied(): void {
+    this._map.delete(this._key);
+    release(this);
+  }
+}
+
+const contextBridges = new WeakMap<object, Bridge>();
+const signalBridges = new WeakMap<object, Bridge>();
+
+/** A reason that says the signal timed out (AbortSignal.timeout's) maps to DeadlineExceeded. */
+export function errForReason(reason: unknown): Error {
+  return reason instanceof Error && reason.name === "TimeoutError" ? DeadlineExceeded : Canceled;
+}
+
+/** The error an aborted signal stands for: its Tether context's err, else what its reason says. */
+export function errForSignal(signal: AbortSignal): Error {
+  return owners.get(signal)?.err ?? errForReason(signal.reason);
+}
+
+/**
+ * The node whose list a follower of foreign context `ctx` joins: the Tether node owning its signal
+ * (a wrapper around a Tether context), else the context's bridge. Undefined if its signal has
+ * already aborted; null if it can never abort (a wrapper around background()).
+ */
+export function ownerOf(ctx: Context): CancelNode | undefined | null {
+  const signal = ctx.signal;
+  if (isNeverAborts(signal)) return null;
+  const owner = owners.get(signal) ?? contextBridges.get(ctx);
+  if (owner !== undefined || signal.aborted) return owner;
+  return new Bridge(ctx, contextBridges, ctx, signal, () => foreignErr(ctx));
+}
+
+/**
+ * Makes `node` also follow `signal`: an abort cancels it with `errForReason(reason)` and the
+ * reason as cause. The caller has checked that the signal has not aborted.
+ */
+export function followSignal(node: CancelNode, signal: AbortSignal): void {
+  if (isNeverAborts(signal)) return;
+  const owner = owners.get(signal) ?? signalBridges.get(signal) ?? new Bridge(background(), signalBridges, signal, signal, () => errForReason(signal.reason));
+  const sub = new Sub((err) => cancelNode(node, err, signal.reason), "withSignal");
+  if (owner.err !== undefined) {
+    cancelNode(node, owner.err, owner._cause);
+    return;
+  }
+  append(owner, sub);
+  node._follow = sub;
+}
