@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeEach, describe, expect, it, vi } from "vitest";
@@ -15,6 +14,7 @@ import {
   withoutCancel,
 } from "@tether/core";
 import { childCount, liveCounts } from "@tether/core/testing";
+import { runNode } from "./test-helpers/child.js";
 import { macrotask } from "./test-helpers/flush.js";
 import { ForeignContext } from "./test-helpers/foreign.js";
 
@@ -254,16 +254,8 @@ describe("deadline timers on the real event loop", () => {
     "a process that arms withTimeout(background(), 3_600_000) and never cancels exits at once",
     async () => {
       expect(existsSync(built), `${built} is missing: build with \`npx tsc -b\` first`).toBe(true);
-      const child = spawn(process.execPath, [fixture], { stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       // The bound is this test's timeout: with a timer holding the loop, the child would run an hour.
-      const code = await new Promise<number | null>((resolve, reject) => {
-        child.on("error", reject);
-        child.on("close", (c) => resolve(c));
-      });
+      const { code, stdout, stderr } = await runNode(fixture);
       expect(stderr).toBe("");
       expect(code).toBe(0);
       expect(JSON.parse(stdout)).toEqual({ alive: true, timers: 1 });

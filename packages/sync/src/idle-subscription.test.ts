@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, vi } from "vitest";
@@ -6,6 +5,7 @@ import { Canceled, type Context, background, withCancel } from "@tether/core";
 import { live } from "@tether/core/internal";
 import { childCount, liveCounts } from "@tether/core/testing";
 import { Channel, Mutex, Semaphore } from "@tether/sync";
+import { runNode } from "../../core/src/test-helpers/child.js";
 import { ForeignContext } from "../../core/src/test-helpers/foreign.js";
 import { ticks, track } from "./test-helpers/settle.js";
 
@@ -192,16 +192,8 @@ describe("idle shared subscriptions", () => {
     "a process whose channel keeps an idle subscription exits as soon as its work is done",
     async () => {
       expect(existsSync(built), `${built} is missing: build with \`npx tsc -b\` first`).toBe(true);
-      const child = spawn(process.execPath, [fixture], { stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       // The bound is this test's timeout: the sweep's timer is unref'd, so it holds nothing open.
-      const code = await new Promise<number | null>((resolve, reject) => {
-        child.on("error", reject);
-        child.on("close", (c) => resolve(c));
-      });
+      const { code, stdout, stderr } = await runNode(fixture);
       expect(stderr).toBe("");
       expect(code).toBe(0);
       expect(JSON.parse(stdout)).toEqual({ value: 1, linked: 1 });
