@@ -96,6 +96,11 @@ export function cancelNode(node: CancelNode, err: Error, cause: unknown): void {
   }
 }
 
+/**
+ * Lets go of what a cancelled node holds, once: its deadline timer, its foreign `abort` listener,
+ * its subscription to a followed signal; then resolves `done`, aborts `signal` and tells the debug
+ * hooks.
+ */
 export function release(n: CancelNode): void {
   if (n._timer !== undefined) {
     clearTimeout(n._timer);

@@ -20,14 +20,15 @@ export interface Idle {
 
 const queue: Idle[] = [];
 
-/**
- * The armed sweep timer, with the setTimeout and clearTimeout of the moment it was armed. A test's
- * fake timers may arm it and then be uninstalled, dropping it unfired: `linger` then sees another
- * setTimeout, disarms the stale timer with the clearTimeout that matches it, and arms a real one.
- */
-let armed:
-  | { handle: ReturnType<typeof setTimeout>; set: typeof setTimeout; clear: typeof clearTimeout }
-  | undefined;
+// The timer functions as this module found them when it loaded. The sweep is housekeeping, not
+// something a program waits for: fake timers installed later (a test's) neither count it nor
+// control it, and uninstalling them cannot strand it unfired. Deadlines and sleep, which a test
+// does want to control, call the current setTimeout instead.
+const setTimer = setTimeout;
+const clearTimer = clearTimeout;
+
+/** The armed sweep timer, if any. */
+let armed: ReturnType<typeof setTimeout> | undefined;
 
 /**
  * Queues an idle subscription for the next sweep, arming the sweep's timer if it is not armed. The
@@ -38,15 +39,10 @@ let armed:
 export function linger(s: Idle): void {
   s._lingering = true;
   queue.push(s);
-  if (armed !== undefined) {
-    if (armed.set === setTimeout) return;
-    armed.clear(armed.handle);
-  }
-  const set = setTimeout;
-  const clear = clearTimeout;
-  const handle = set(onTimer, 0);
-  if (typeof handle === "object" && handle !== null && typeof handle.unref === "function") handle.unref();
-  armed = { handle, set, clear };
+  if (armed !== undefined) return;
+  const t = setTimer(onTimer, 0);
+  if (typeof t === "object" && t !== null && typeof t.unref === "function") t.unref();
+  armed = t;
 }
 
 function onTimer(): void {
@@ -62,7 +58,7 @@ function onTimer(): void {
  */
 export function sweepIdle(): void {
   if (armed !== undefined) {
-    armed.clear(armed.handle);
+    clearTimer(armed);
     armed = undefined;
   }
   sweep();

@@ -8,6 +8,7 @@ export type Member = CancelNode | Subscriber;
 
 /** Which constructor made a node; decides how it prints. */
 export const Kind = { Cancel: 0, CancelCause: 1, Deadline: 2, Timeout: 3, Signal: 4, Hidden: 5 } as const;
+/** One of the {@link Kind} values. */
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** Signals made by Tether nodes, so a foreign wrapper around one links to the node directly. */
@@ -154,6 +155,7 @@ export class Sub implements Subscriber {
   }
 }
 
+/** Links `m` at the tail of `o`'s list, counting `o` in `live.nodesWithChildren` if it was empty. */
 export function append(o: CancelNode, m: Member): void {
   m._owner = o;
   m._prev = o._tail;
@@ -165,6 +167,10 @@ export function append(o: CancelNode, m: Member): void {
   o._tail = m;
 }
 
+/**
+ * Takes `m` out of the list it is in (the caller has checked that it is in one); a node whose list
+ * this empties is counted out and told, so that a bridge lets its signal go.
+ */
 export function unlink(m: Member): void {
   const o = m._owner as CancelNode;
   if (m._prev !== null) m._prev._next = m._next;

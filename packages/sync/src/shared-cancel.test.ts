@@ -142,6 +142,8 @@ describe("shared cancel subscriptions", () => {
     await ticks(3);
     expect([first.status, second.status]).toEqual(["fulfilled", "pending"]);
     expect(mu.waiting).toBe(1);
+    // The late call left the list's slot to the subscription that holds it now.
+    expect(mu._q._sub?._ctx).toBe(ctx);
     mu.unlock();
     await ticks(1);
     expect(second.status).toBe("fulfilled");

@@ -11,4 +11,6 @@ const ch = new Channel();
 const got = ch.recv(ctx);
 ch.trySend(1);
 const { value } = await got;
-process.stdout.write(JSON.stringify({ value, linked: live.nodesWithChildren }));
+// getActiveResourcesInfo lists the timers that keep the event loop alive; an unref'd one is not.
+const timers = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+process.stdout.write(JSON.stringify({ value, linked: live.nodesWithChildren, timers }));
