@@ -46,6 +46,9 @@ const notContexts: Array<[unknown, string]> = [
   [new AbortController().signal, "received <AbortSignal>"],
   [Promise.resolve(), "received <Promise>"],
   [{ err: undefined, done: Promise.resolve(), signal: new AbortController().signal }, "received <Object>"],
+  // Context-shaped, but with no signal to follow: it must not pass for one that can never be cancelled.
+  [{ deadline: undefined, err: undefined, done: Promise.resolve(), signal: undefined, value: () => undefined }, "received <Object>"],
+  [{ deadline: undefined, err: undefined, done: Promise.resolve(), signal: {}, value: () => undefined }, "received <Object>"],
 ];
 
 const key = createKey<number>("k");

@@ -4,7 +4,7 @@
 import { cancelNode, release } from "./cancel.js";
 import { type Context, background, isNeverAborts } from "./context.js";
 import { live } from "./counters.js";
-import { Canceled, DeadlineExceeded } from "./errors.js";
+import { Canceled, DeadlineExceeded, DeadlineExceededError, errorIs } from "./errors.js";
 import { CancelNode, Kind, Sub, append, owners } from "./node.js";
 
 /** The error a foreign context reports, defaulting to Canceled for one that reports none. */
@@ -49,9 +49,14 @@ class Bridge extends CancelNode {
 const contextBridges = new WeakMap<object, Bridge>();
 const signalBridges = new WeakMap<object, Bridge>();
 
-/** A reason that says the signal timed out (AbortSignal.timeout's) maps to DeadlineExceeded. */
+/**
+ * A reason that says the signal timed out maps to DeadlineExceeded: AbortSignal.timeout's
+ * `TimeoutError`, or a Tether deadline error (or one wrapping it) that a Tether context's signal
+ * carried through `AbortSignal.any` or a framework's own controller.
+ */
 export function errForReason(reason: unknown): Error {
-  return reason instanceof Error && reason.name === "TimeoutError" ? DeadlineExceeded : Canceled;
+  if (reason instanceof Error && reason.name === "TimeoutError") return DeadlineExceeded;
+  return errorIs(reason, DeadlineExceededError) ? DeadlineExceeded : Canceled;
 }
 
 /** The error an aborted signal stands for: its Tether context's err, else what its reason says. */

@@ -158,7 +158,7 @@ export function neverAborts(): AbortSignal {
 
 /** Whether `signal` is the one that never aborts: following it would only gather listeners. */
 export function isNeverAborts(signal: AbortSignal): boolean {
-  return signal === neverSignal;
+  return neverSignal !== undefined && signal === neverSignal;
 }
 
 class RootCtx extends Ctx {
@@ -265,11 +265,16 @@ function asForeignContext(parent: unknown, fn: string, arg: string): Context {
     typeof (parent as Context).value === "function" &&
     "err" in parent &&
     "done" in parent &&
-    "signal" in parent
+    isSignal((parent as Context).signal)
   ) {
     return parent as Context;
   }
   throw new TypeError(`${fn}: ${arg} must be a Context, received ${describe(parent)}`);
+}
+
+/** Whether `s` can be followed as an AbortSignal: it says whether it aborted and takes listeners. */
+function isSignal(s: unknown): boolean {
+  return s !== null && typeof s === "object" && typeof (s as AbortSignal).aborted === "boolean" && typeof (s as AbortSignal).addEventListener === "function";
 }
 
 /** Checks that `fn` is a function, naming the caller and the argument otherwise. */

@@ -26,6 +26,30 @@ describe("withDeadline() and withTimeout() under fake timers", () => {
     vi.useFakeTimers({ now: NOW });
   });
 
+  it("withTimeout(parent, 0) is already expired when the parent's earlier deadline has passed but its timer has not run", () => {
+    const [parent, cancelParent] = withTimeout(background(), 1);
+    // The clock moves on while the thread is busy: the parent's timer has had no turn to fire.
+    vi.setSystemTime(NOW + 5);
+    expect(parent.err).toBeUndefined();
+    const [child, cancelChild] = withTimeout(parent, 0);
+    expect(child.err).toBe(DeadlineExceeded);
+    expect(cause(child)).toBe(DeadlineExceeded);
+    vi.advanceTimersByTime(1);
+    expect(parent.err).toBe(DeadlineExceeded);
+    cancelChild();
+    cancelParent();
+  });
+
+  it("a deadline's timer measures elapsed time: setting the clock back does not postpone it", () => {
+    const [ctx, cancel] = withTimeout(background(), 1_000);
+    vi.setSystemTime(NOW - 60_000);
+    vi.advanceTimersByTime(999);
+    expect(ctx.err).toBeUndefined();
+    vi.advanceTimersByTime(1);
+    expect(ctx.err).toBe(DeadlineExceeded);
+    cancel();
+  });
+
   it("withDeadline() in the past gives a context already cancelled with DeadlineExceeded", () => {
     for (const at of [NOW - 1, new Date(NOW - 60_000), -Infinity, 0]) {
       const [ctx, cancel] = withDeadline(background(), at);
@@ -224,6 +248,19 @@ describe("withDeadline() and withTimeout() under fake timers", () => {
     expect(liveCounts().timers).toBe(0);
     for (const cancel of cancels) cancel();
     cancelParent();
+  });
+});
+
+describe("deadline timers under fake timers that leave Date alone", () => {
+  it("withTimeout() expires once its delay has elapsed on the fake clock", () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const [ctx, cancel] = withTimeout(background(), 1_000);
+    vi.advanceTimersByTime(999);
+    expect(ctx.err).toBeUndefined();
+    vi.advanceTimersByTime(1);
+    expect(ctx.err).toBe(DeadlineExceeded);
+    expect(liveCounts().timers).toBe(0);
+    cancel();
   });
 });
 

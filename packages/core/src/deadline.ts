@@ -3,7 +3,7 @@ import { CancelNode, Kind } from "./node.js";
 import { type Context, asContext, describe } from "./context.js";
 import { hooks } from "./counters.js";
 import { Canceled, DeadlineExceeded } from "./errors.js";
-import { armAt, checkMs } from "./timer.js";
+import { armAfter, checkMs } from "./timer.js";
 
 function setTimer(node: CancelNode, t: ReturnType<typeof setTimeout> | undefined): void {
   node._timer = t;
@@ -22,11 +22,16 @@ function deadlineNode(p: Context, at: number, cause: unknown, kind: Kind): [Cont
   attach(node, p);
   const cancel = (): void => cancelNode(node, Canceled, undefined);
   if (hooks.created !== undefined) hooks.created(node, cancel);
+  if (node.err !== undefined || at === Infinity) return [node, cancel];
+  // A deadline already past expires the node now, even under a parent whose earlier deadline has
+  // passed too but whose timer has not run yet: the contract is "a deadline in the past gives a
+  // context already cancelled" (Go would return a child that waits for the parent's timer).
+  const left = at - Date.now();
+  if (left <= 0) expire(node);
   // When the parent's deadline comes first, its expiry reaches this node; no timer of our own.
-  if (node.err !== undefined || parentFirst || at === Infinity) return [node, cancel];
-  if (at <= Date.now()) expire(node);
+  else if (parentFirst) return [node, cancel];
   // Deadline timers are bookkeeping, not work: they must not keep a Node process alive.
-  else armAt(at, true, node, expire, setTimer);
+  else armAfter(left, true, node, expire, setTimer);
   return [node, cancel];
 }
 

@@ -137,6 +137,20 @@ describe("Context.done", () => {
 });
 
 describe("withSignal()", () => {
+  it("a Tether deadline passed on through AbortSignal.any, or wrapped as a cause, stays DeadlineExceeded", () => {
+    const [expired, cancelExpired] = withTimeout(background(), 0);
+    const [viaAny, cancelViaAny] = withSignal(background(), AbortSignal.any([expired.signal]));
+    expect(viaAny.err).toBe(DeadlineExceeded);
+    expect(cause(viaAny)).toBe(DeadlineExceeded);
+    const wrapped = new Error("upstream gave up", { cause: DeadlineExceeded });
+    const [viaWrap, cancelViaWrap] = withSignal(background(), AbortSignal.abort(wrapped));
+    expect(viaWrap.err).toBe(DeadlineExceeded);
+    expect(cause(viaWrap)).toBe(wrapped);
+    const [plain, cancelPlain] = withSignal(background(), AbortSignal.abort(new Error("no")));
+    expect(plain.err).toBe(Canceled);
+    for (const cancel of [cancelExpired, cancelViaAny, cancelViaWrap, cancelPlain]) cancel();
+  });
+
   it("is cancelled with Canceled and cause = reason when the signal aborts", () => {
     const ac = new AbortController();
     const [parent, cancelParent] = withCancel(background());

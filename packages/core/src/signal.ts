@@ -18,7 +18,8 @@ function isSignal(s: unknown): s is AbortSignal {
 /**
  * withSignal returns a child of `parent` that is also cancelled when `signal` aborts, with
  * {@link cause} = `signal.reason`. `ctx.err` is `DeadlineExceeded` when the reason is a
- * `TimeoutError` (as from `AbortSignal.timeout`), else `Canceled`. However many contexts follow
+ * `TimeoutError` (as from `AbortSignal.timeout`) or a `DeadlineExceededError` (a Tether deadline's
+ * signal passed through `AbortSignal.any`, say), else `Canceled`. However many contexts follow
  * one signal, Tether adds a single listener to it, and removes it when the last of them is
  * cancelled, so a long-lived signal gathers nothing and Node never warns about listeners.
  *

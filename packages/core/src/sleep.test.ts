@@ -69,6 +69,17 @@ describe("sleep()", () => {
     await expect(slept).rejects.toBe(Canceled);
   });
 
+  it("measures elapsed time: it resolves on time under fake timers that leave Date alone", async () => {
+    vi.useRealTimers();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const slept = sleep(background(), 1_000);
+    vi.advanceTimersByTime(999);
+    expect(await isSettled(slept)).toBe(false);
+    vi.advanceTimersByTime(1);
+    await expect(slept).resolves.toBeUndefined();
+    expect(liveCounts().timers).toBe(0);
+  });
+
   it("beyond 2^31-1 ms does not resolve early", async () => {
     const ms = 2 ** 31 + 5;
     const slept = sleep(background(), ms);

@@ -1,7 +1,7 @@
 import { subscribe } from "./cancel.js";
 import type { Sub } from "./node.js";
 import { type Context, asContext } from "./context.js";
-import { armAt, checkMs, disarm } from "./timer.js";
+import { armAfter, checkMs, disarm } from "./timer.js";
 
 /**
  * sleep resolves after `ms` milliseconds, or rejects with `ctx.err` as soon as `ctx` is cancelled
@@ -27,8 +27,8 @@ export function sleep(ctx: Context, ms: number): Promise<void> {
       reject(e);
     }, `sleep(${ms}ms)`);
     if (ms === Infinity) return;
-    armAt(
-      Date.now() + ms,
+    armAfter(
+      ms,
       false,
       state,
       (s) => {

@@ -245,6 +245,32 @@ describe("runTask() with generator tasks", () => {
     await expect(p).rejects.toBe(Canceled);
   });
 
+  it("yield* until() calls a thenable's then() once, as await does", async () => {
+    let calls = 0;
+    // A lazy query builder runs its query in then(): a second call would run it twice.
+    const query: PromiseLike<string> = {
+      then(ok, _fail) {
+        calls++;
+        return Promise.resolve("row").then(ok);
+      },
+    };
+    const got = await runTask(background(), async function* () {
+      return yield* until(query);
+    });
+    expect(got).toBe("row");
+    expect(calls).toBe(1);
+  });
+
+  it("until() throws a TypeError naming p and the value when given something that is not a promise", () => {
+    for (const [bad, received] of [
+      [5, "received 5"],
+      [null, "received null"],
+      [{}, "received <Object>"],
+    ] as const) {
+      expect(() => until(bad as unknown as PromiseLike<unknown>)).toThrow(new TypeError(`until: p must be a promise or a thenable, ${received}`));
+    }
+  });
+
   it("yield* until() sends the value back and throws the rejection into the generator", async () => {
     const oops = new Error("oops");
     const got = await runTask(background(), async function* () {

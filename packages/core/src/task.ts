@@ -122,10 +122,16 @@ class Until {
  * ```
  */
 export function until<T>(p: PromiseLike<T>): AsyncGenerator<unknown, T, unknown> {
-  // Handled from the start: whether the driver races it, finds the task already cancelled, or
-  // never sees it (`yield until(p)` without the star), a later rejection is never unhandled.
-  Promise.resolve(p).then(undefined, noop);
-  return untilGen(new Until(p));
+  if (p === null || (typeof p !== "object" && typeof p !== "function") || typeof p.then !== "function") {
+    throw new TypeError(`until: p must be a promise or a thenable, received ${describe(p)}`);
+  }
+  // Adopted once, here: the driver races this native promise, so a thenable's `then` runs once (a
+  // lazy query builder's `then` runs its query). Handled from the start: whether the driver races
+  // it, finds the task already cancelled, or never sees it (`yield until(p)` without the star), a
+  // later rejection is never unhandled.
+  const q = Promise.resolve(p);
+  q.then(undefined, noop);
+  return untilGen(new Until(q));
 }
 
 async function* untilGen<T>(instruction: Until): AsyncGenerator<unknown, T, unknown> {

@@ -5,36 +5,43 @@ import { describe } from "./context.js";
 export const MAX_DELAY = 2 ** 31 - 1;
 
 /**
- * Arms a counted timer that calls `fn(arg)` once `at` (epoch ms) has passed, re-arming in steps
- * for delays beyond what setTimeout can hold. `unref` lets a Node process exit while it is armed.
- * `set` receives each new handle so the owner can clear the current one.
+ * Arms a counted timer that calls `fn(arg)` once `ms` milliseconds have elapsed, re-arming in
+ * steps for delays beyond what setTimeout can hold. `unref` lets a Node
+ * process exit while it is armed. `set` receives each new handle so the owner can clear the current
+ * one.
+ *
+ * The delay is measured as elapsed time, as Go's timers measure it, not by reading the wall clock
+ * when the timer fires and re-arming until it shows a deadline passed: a clock set back, or fake timers that leave `Date` alone, would
+ * otherwise re-arm it for as long as the clock seemed to lag, forever under such fake timers.
  */
-export function armAt<A>(
-  at: number,
+export function armAfter<A>(
+  ms: number,
   unref: boolean,
   arg: A,
   fn: (arg: A) => void,
   set: (arg: A, handle: ReturnType<typeof setTimeout> | undefined) => void,
 ): void {
+  let left = Math.max(0, ms);
   const step = (): void => {
     live.timers--;
-    const left = at - Date.now();
-    if (left > 0) arm(left);
+    if (left > 0) arm();
     else {
       set(arg, undefined);
       fn(arg);
     }
   };
-  const arm = (delay: number): void => {
-    const t = setTimeout(step, Math.min(delay, MAX_DELAY));
+  const arm = (): void => {
+    const delay = Math.min(left, MAX_DELAY);
+    left -= delay;
+    const t = setTimeout(step, delay);
     if (unref && typeof t === "object" && t !== null && typeof t.unref === "function") t.unref();
     live.timers++;
     set(arg, t);
   };
-  arm(at - Date.now());
+  arm();
 }
 
-/** Clears a timer armed by armAt and keeps the live count right. */
+/** Clears a timer armed by armAfter and keeps the live count right. */
 export function disarm(handle: ReturnType<typeof setTimeout>): void {
   clearTimeout(handle);
   live.timers--;
