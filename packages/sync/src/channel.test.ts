@@ -301,6 +301,28 @@ describe("Channel", () => {
     expect(ch.tryRecv()).toEqual({ value: 2, done: false });
   });
 
+  it("Channel.values(): return() withdraws a receive still waiting, which resolves done, and ends the iterator", async () => {
+    const ch = new Channel<number>();
+    const it = ch.values(background());
+    const pending = it.next();
+    expect(ch.waiting).toBe(1);
+    await expect(it.return?.()).resolves.toEqual({ value: undefined, done: true });
+    expect(ch.waiting).toBe(0);
+    await expect(pending).resolves.toEqual({ value: undefined, done: true });
+    // Nothing is taken for an iterator that ended: the value stays for another receiver.
+    await expect(it.next()).resolves.toEqual({ value: undefined, done: true });
+    expect(ch.trySend(7)).toBe(false);
+  });
+
+  it("Channel.values(): return() after its receive was served leaves that value to the pending next()", async () => {
+    const ch = new Channel<number>();
+    const it = ch.values(background());
+    const pending = it.next();
+    expect(ch.trySend(7)).toBe(true);
+    await it.return?.();
+    await expect(pending).resolves.toEqual({ value: 7, done: false });
+  });
+
   it("Channel.recvCase() and sendCase() throw a TypeError for a callback that is not a function", () => {
     const ch = new Channel<number>();
     expect(() => ch.recvCase(1 as unknown as () => void)).toThrow(/Channel.recvCase: fn must be a function, received 1/);

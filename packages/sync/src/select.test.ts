@@ -118,6 +118,22 @@ describe("select", () => {
     expect(late.error).toBe(boom);
   });
 
+  it("select() commits the cases it queued, whatever the caller does to its array while it waits", async () => {
+    const ch = new Channel<number>();
+    const other = new Channel<number>();
+    const cases = [ch.recvCase((r) => `ch got ${r.value}`)];
+    const replaced = select(background(), cases);
+    cases[0] = other.recvCase(() => "other");
+    expect(ch.trySend(1)).toBe(true);
+    await expect(replaced).resolves.toBe("ch got 1");
+    const emptied = [ch.recvCase((r) => r.value)];
+    const shortened = select(background(), emptied);
+    emptied.length = 0;
+    expect(ch.trySend(2)).toBe(true);
+    await expect(shortened).resolves.toBe(2);
+    expect(other.waiting).toBe(0);
+  });
+
   it("select() may list the same channel twice and takes only one value", async () => {
     const ch = new Channel<number>();
     const sel = track(select(background(), [ch.recvCase(() => "first"), ch.recvCase(() => "second")]));

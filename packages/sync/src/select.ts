@@ -165,8 +165,11 @@ export function select(ctx: Context, cases: readonly SelectCase<unknown>[], opti
   } catch (e) {
     return Promise.reject(e);
   }
-  return new Promise<SelectWait>((resolve, reject) => wait(c, list, new SelectWait(c, resolve, reject))).then((sel) =>
-    finish(list[sel._index] as Case, sel._index, sel._result),
+  // The cases as they were at the call, as Go evaluates a select's cases once: the caller may
+  // change its array while the select waits, and the committed case must still be the one queued.
+  const queued = list.slice();
+  return new Promise<SelectWait>((resolve, reject) => wait(c, queued, new SelectWait(c, resolve, reject))).then((sel) =>
+    finish(queued[sel._index] as Case, sel._index, sel._result),
   );
 }
 

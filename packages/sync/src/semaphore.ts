@@ -80,7 +80,9 @@ export class Semaphore {
   /**
    * acquire resolves with a `Disposable` once the caller holds `n` permits: at once when `n` are
    * free and nobody waits, else after the waiters ahead. Dispose of it (`using`) or call
-   * `release(n)` to give them back; disposing again does nothing.
+   * `release(n)` to give them back, not both: permits are anonymous, so a hold cannot tell that a
+   * bare `release(n)` already gave its permits back, and disposing it then would release someone
+   * else's. Disposing again does nothing.
    *
    * On a cancelled context it rejects with `ctx.err` even when permits are free; if `ctx` is
    * cancelled while waiting, it rejects with `ctx.err` and leaves the semaphore unchanged.

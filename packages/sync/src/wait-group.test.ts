@@ -62,6 +62,16 @@ describe("WaitGroup", () => {
     expect(wg.count).toBe(0);
   });
 
+  it("WaitGroup.add() throws a RangeError and changes nothing when the counter would pass Number.MAX_SAFE_INTEGER", () => {
+    const wg = new WaitGroup();
+    wg.add(Number.MAX_SAFE_INTEGER);
+    expect(() => wg.add(2)).toThrow(RangeError);
+    expect(() => wg.add(2)).toThrow(/WaitGroup.add: the counter would pass Number.MAX_SAFE_INTEGER/);
+    expect(wg.count).toBe(Number.MAX_SAFE_INTEGER);
+    wg.add(-Number.MAX_SAFE_INTEGER);
+    expect(wg.count).toBe(0);
+  });
+
   it("WaitGroup.toString() shows the counter and the waiters", () => {
     const wg = new WaitGroup();
     wg.add(2);

@@ -54,7 +54,8 @@ export class WaitGroup {
    * resolves. A change that would make it negative throws a {@link ReleaseError} and changes
    * nothing.
    *
-   * @throws TypeError/RangeError when `n` is not a whole number.
+   * @throws TypeError/RangeError when `n` is not a whole number; RangeError, changing nothing, when
+   * the counter would pass `Number.MAX_SAFE_INTEGER`.
    *
    * @example
    * ```ts
@@ -70,6 +71,10 @@ export class WaitGroup {
     const next = this._count + n;
     if (next < 0) {
       throw new ReleaseError(`WaitGroup.add: the counter would go negative: ${this._count} + ${n}`);
+    }
+    // Past 2^53 the sum would round, and the counter could never come back to exactly zero.
+    if (!Number.isSafeInteger(next)) {
+      throw new RangeError(`WaitGroup.add: the counter would pass Number.MAX_SAFE_INTEGER: ${this._count} + ${n}`);
     }
     this._count = next;
     if (next === 0) for (let w = this._q.shift(); w !== null; w = this._q.shift()) w._done(undefined);
