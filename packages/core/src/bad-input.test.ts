@@ -49,6 +49,7 @@ const notContexts: Array<[unknown, string]> = [
   // Context-shaped, but with no signal to follow: it must not pass for one that can never be cancelled.
   [{ deadline: undefined, err: undefined, done: Promise.resolve(), signal: undefined, value: () => undefined }, "received <Object>"],
   [{ deadline: undefined, err: undefined, done: Promise.resolve(), signal: {}, value: () => undefined }, "received <Object>"],
+  [{ deadline: undefined, err: undefined, done: Promise.resolve(), signal: { aborted: false, addEventListener() {} }, value: () => undefined }, "received <Object>"],
 ];
 
 const key = createKey<number>("k");

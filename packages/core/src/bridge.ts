@@ -55,8 +55,14 @@ const signalBridges = new WeakMap<object, Bridge>();
  * carried through `AbortSignal.any` or a framework's own controller.
  */
 export function errForReason(reason: unknown): Error {
-  if (reason instanceof Error && reason.name === "TimeoutError") return DeadlineExceeded;
-  return errorIs(reason, DeadlineExceededError) ? DeadlineExceeded : Canceled;
+  try {
+    if (reason instanceof Error && reason.name === "TimeoutError") return DeadlineExceeded;
+    return errorIs(reason, DeadlineExceededError) ? DeadlineExceeded : Canceled;
+  } catch {
+    // A reason whose `name` or `cause` getter throws (or a Proxy that does) says nothing about a
+    // deadline. This runs inside an abort listener, where a throw would leave the node alive.
+    return Canceled;
+  }
 }
 
 /** The error an aborted signal stands for: its Tether context's err, else what its reason says. */

@@ -272,9 +272,11 @@ function asForeignContext(parent: unknown, fn: string, arg: string): Context {
   throw new TypeError(`${fn}: ${arg} must be a Context, received ${describe(parent)}`);
 }
 
-/** Whether `s` can be followed as an AbortSignal: it says whether it aborted and takes listeners. */
+/** Whether `s` can be followed as an AbortSignal: it says whether it aborted, and takes and gives back listeners. */
 function isSignal(s: unknown): boolean {
-  return s !== null && typeof s === "object" && typeof (s as AbortSignal).aborted === "boolean" && typeof (s as AbortSignal).addEventListener === "function";
+  if (s === null || typeof s !== "object") return false;
+  const t = s as AbortSignal;
+  return typeof t.aborted === "boolean" && typeof t.addEventListener === "function" && typeof t.removeEventListener === "function";
 }
 
 /** Checks that `fn` is a function, naming the caller and the argument otherwise. */

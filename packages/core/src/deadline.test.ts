@@ -26,18 +26,43 @@ describe("withDeadline() and withTimeout() under fake timers", () => {
     vi.useFakeTimers({ now: NOW });
   });
 
-  it("withTimeout(parent, 0) is already expired when the parent's earlier deadline has passed but its timer has not run", () => {
-    const [parent, cancelParent] = withTimeout(background(), 1);
+  it("a child made under a parent whose deadline passed but whose timer has not run is born expired, with the parent's cause", () => {
+    const [parent, cancelParent] = withTimeout(background(), 1, "parent's");
     // The clock moves on while the thread is busy: the parent's timer has had no turn to fire.
     vi.setSystemTime(NOW + 5);
     expect(parent.err).toBeUndefined();
-    const [child, cancelChild] = withTimeout(parent, 0);
-    expect(child.err).toBe(DeadlineExceeded);
-    expect(cause(child)).toBe(DeadlineExceeded);
-    vi.advanceTimersByTime(1);
-    expect(parent.err).toBe(DeadlineExceeded);
-    cancelChild();
+    const [now, cancelNow] = withTimeout(parent, 0, "child's");
+    expect([now.err, cause(now)]).toEqual([DeadlineExceeded, "parent's"]);
+    expect([parent.err, cause(parent)]).toEqual([DeadlineExceeded, "parent's"]);
+    expect(liveCounts().timers).toBe(0);
+    cancelNow();
     cancelParent();
+  });
+
+  it("a child with a later deadline, under a deeper parent whose deadline passed unnoticed, is born expired too", () => {
+    const [root, cancelRoot] = withTimeout(background(), 1);
+    const [mid, cancelMid] = withCancel(withValue(root, createKey("k"), 1));
+    vi.setSystemTime(NOW + 5);
+    const [later, cancelLater] = withTimeout(mid, 10_000);
+    expect([root.err, mid.err, later.err]).toEqual([DeadlineExceeded, DeadlineExceeded, DeadlineExceeded]);
+    cancelLater();
+    cancelMid();
+    cancelRoot();
+  });
+
+  it("withTimeout() reads the clock once: a clock that ticks between reads does not shorten the timer", () => {
+    let t = NOW;
+    const spy = vi.spyOn(Date, "now").mockImplementation(() => t++);
+    try {
+      const [ctx, cancel] = withTimeout(background(), 1_000);
+      vi.advanceTimersByTime(999);
+      expect(ctx.err).toBeUndefined();
+      vi.advanceTimersByTime(1);
+      expect(ctx.err).toBe(DeadlineExceeded);
+      cancel();
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("a deadline's timer measures elapsed time: setting the clock back does not postpone it", () => {

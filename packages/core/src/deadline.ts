@@ -1,6 +1,6 @@
 import { attach, cancelNode } from "./cancel.js";
 import { CancelNode, Kind } from "./node.js";
-import { type Context, asContext, describe } from "./context.js";
+import { Ctx, type Context, asContext, describe } from "./context.js";
 import { hooks } from "./counters.js";
 import { Canceled, DeadlineExceeded } from "./errors.js";
 import { armAfter, checkMs } from "./timer.js";
@@ -13,8 +13,27 @@ function expire(node: CancelNode): void {
   cancelNode(node, DeadlineExceeded, node._atCause);
 }
 
-function deadlineNode(p: Context, at: number, cause: unknown, kind: Kind): [Context, () => void] {
+/**
+ * Expires the Tether ancestor of `p` that owns deadline `pd`, which has passed though its timer has
+ * not run yet (the thread was busy): the owner is the deadline node whose timer is armed for it.
+ * A child made now then inherits its err and cause, rather than waiting for that timer or expiring
+ * with a cause of its own. A foreign owner is left to its own timer.
+ */
+function expireOverdue(p: Context, pd: number): void {
+  let c = p instanceof Ctx ? p._src : null;
+  while (c instanceof CancelNode && c.err === undefined) {
+    if (c._at === pd && c._timer !== undefined) {
+      expire(c);
+      return;
+    }
+    const up: Context = c._parent;
+    c = up instanceof Ctx ? up._src : null;
+  }
+}
+
+function deadlineNode(p: Context, at: number, cause: unknown, kind: Kind, now: number): [Context, () => void] {
   const pd = p.deadline;
+  if (pd !== undefined && pd <= now) expireOverdue(p, pd);
   const parentFirst = pd !== undefined && pd <= at;
   const node = new CancelNode(p, kind, parentFirst || at === Infinity ? pd : at);
   node._at = at;
@@ -23,10 +42,10 @@ function deadlineNode(p: Context, at: number, cause: unknown, kind: Kind): [Cont
   const cancel = (): void => cancelNode(node, Canceled, undefined);
   if (hooks.created !== undefined) hooks.created(node, cancel);
   if (node.err !== undefined || at === Infinity) return [node, cancel];
-  // A deadline already past expires the node now, even under a parent whose earlier deadline has
-  // passed too but whose timer has not run yet: the contract is "a deadline in the past gives a
-  // context already cancelled" (Go would return a child that waits for the parent's timer).
-  const left = at - Date.now();
+  // A deadline already past expires the node now: the contract is "a deadline in the past gives a
+  // context already cancelled". (An overdue Tether parent was expired above, so this is the node's
+  // own deadline, or the earlier one of a foreign parent whose own timer has not fired yet.)
+  const left = at - now;
   if (left <= 0) expire(node);
   // When the parent's deadline comes first, its expiry reaches this node; no timer of our own.
   else if (parentFirst) return [node, cancel];
@@ -59,7 +78,7 @@ export function withDeadline(parent: Context, at: number | Date, cause?: unknown
   else if (at instanceof Date) ms = at.getTime();
   else throw new TypeError(`withDeadline: at must be epoch milliseconds or a Date, received ${describe(at)}`);
   if (Number.isNaN(ms)) throw new RangeError(`withDeadline: at must be a valid time, received ${describe(at)}`);
-  return deadlineNode(p, ms, cause, Kind.Deadline);
+  return deadlineNode(p, ms, cause, Kind.Deadline, Date.now());
 }
 
 /**
@@ -82,5 +101,6 @@ export function withDeadline(parent: Context, at: number | Date, cause?: unknown
 export function withTimeout(parent: Context, ms: number, cause?: unknown): [ctx: Context, cancel: () => void] {
   const p = asContext(parent, "withTimeout");
   checkMs(ms, "withTimeout", "ms");
-  return deadlineNode(p, ms === Infinity ? Infinity : Date.now() + ms, cause, Kind.Timeout);
+  const now = Date.now();
+  return deadlineNode(p, ms === Infinity ? Infinity : now + ms, cause, Kind.Timeout, now);
 }

@@ -137,6 +137,24 @@ describe("Context.done", () => {
 });
 
 describe("withSignal()", () => {
+  it("a reason whose cause getter throws still cancels the child, with Canceled, and throws nowhere", () => {
+    const reason = new Error("odd");
+    Object.defineProperty(reason, "cause", {
+      get() {
+        throw new Error("boom");
+      },
+    });
+    const ac = new AbortController();
+    const [live, cancelLive] = withSignal(background(), ac.signal);
+    ac.abort(reason);
+    expect(live.err).toBe(Canceled);
+    expect(cause(live)).toBe(reason);
+    const [born, cancelBorn] = withSignal(background(), AbortSignal.abort(reason));
+    expect(born.err).toBe(Canceled);
+    cancelLive();
+    cancelBorn();
+  });
+
   it("a Tether deadline passed on through AbortSignal.any, or wrapped as a cause, stays DeadlineExceeded", () => {
     const [expired, cancelExpired] = withTimeout(background(), 0);
     const [viaAny, cancelViaAny] = withSignal(background(), AbortSignal.any([expired.signal]));

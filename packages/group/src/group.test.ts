@@ -144,6 +144,26 @@ describe("Group", () => {
     expect(cause(g.ctx)).toBe(e1);
   });
 
+  it("await using a Group does not throw for a task that wraps the group's cancellation in an error of its own", async () => {
+    let thrown: unknown = "nothing";
+    let g: Group | undefined;
+    try {
+      await using group = new Group(background());
+      g = group;
+      group.go(async (ctx) => {
+        try {
+          await sleep(ctx, 60_000);
+        } catch (e) {
+          throw new Error("step failed", { cause: e });
+        }
+      });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBe("nothing");
+    expect(g?.errors).toEqual([]);
+  });
+
   it("Group keeps a cleanup failure in errors without letting it replace the first error", async () => {
     const g = new Group(background());
     const first = new Error("first");

@@ -1,6 +1,7 @@
-import { type Context, type Task, cause, withCancelCause } from "@tether/core";
+import { type Context, type Task, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
 import { asContext, asFunction, describe, startTask } from "@tether/core/internal";
+import { isEcho } from "./echo.js";
 
 /**
  * GroupOptions are the options of {@link Group}.
@@ -221,10 +222,10 @@ export class Group implements AsyncDisposable {
     startTask(this.ctx, task, name).then(
       () => this.#settled(),
       (error: unknown) => {
-        const err = this.ctx.err;
         // A task that stops with the group's own cancellation — ctx.err, or the cause a
-        // fetch-style API rejects with — is not a failure of its own.
-        const echo = err !== undefined && (error === err || error === cause(this.ctx)) && (this.#first !== undefined || this.#ending);
+        // fetch-style API rejects with, or either wrapped in an error of its own — is not a
+        // failure of its own.
+        const echo = (this.#first !== undefined || this.#ending) && isEcho(error, this.ctx);
         if (!echo) {
           this.#errors.push(error);
           if (this.#first === undefined) this.#fail(error);

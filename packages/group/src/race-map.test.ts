@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Canceled, background, sleep, until, withCancel } from "@tether/core";
+import { Canceled, type Context, background, sleep, until, withCancel } from "@tether/core";
 import { map, race } from "@tether/group";
 
 describe("race()", () => {
@@ -148,6 +148,18 @@ describe("race() under a cancelled parent", () => {
 });
 
 describe("race() and its losers' cleanup", () => {
+  it("race() counts a loser that wraps its cancellation in an error of its own (cause) as cancelled, not failed", async () => {
+    const wraps = async (ctx: Context): Promise<string> => {
+      try {
+        await sleep(ctx, 60_000);
+        return "slept";
+      } catch (e) {
+        throw new Error("step failed", { cause: e });
+      }
+    };
+    await expect(race(background(), async () => "win", wraps)).resolves.toBe("win");
+  });
+
   it("race() rejects with a loser's cleanup failure instead of losing it", async () => {
     const broken = new Error("could not close");
     const p = race(

@@ -1,5 +1,6 @@
-import { type Context, type Task, type TaskResult, cause, withCancelCause } from "@tether/core";
+import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
 import { asContext, asFunction, watchTask } from "@tether/core/internal";
+import { isEcho } from "./echo.js";
 
 /**
  * race starts every task under a child of `ctx` and resolves with the value of the first to
@@ -53,7 +54,7 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
             errors[i] = error;
             // A loser that fails with anything but the cancellation the win sent it failed in
             // its cleanup: like a failing dispose after a successful `using` body, that fails race.
-            if (winner !== undefined && lateFailure === undefined && error !== child.err && error !== cause(child)) {
+            if (winner !== undefined && lateFailure === undefined && !isEcho(error, child)) {
               lateFailure = { error };
             }
             if (--left === 0) resolve();
@@ -67,7 +68,7 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   if (winner === undefined) {
     // Every task stopped only because the caller's context was cancelled: report that, as run does.
     const err = c.err;
-    if (err !== undefined && errors.every((e) => e === err || e === cause(c))) throw err;
+    if (err !== undefined && errors.every((e) => isEcho(e, c))) throw err;
     throw new AggregateError(errors, "race: every task failed");
   }
   if (lateFailure !== undefined) throw lateFailure.error;

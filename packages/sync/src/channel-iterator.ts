@@ -8,15 +8,18 @@ const ENDED: IteratorReturnResult<undefined> = Object.freeze({ value: undefined,
 /**
  * The iterator of `ch.values(ctx)` and `for await (… of ch)`: each `next()` is a `recv(ctx)`, whose
  * result already has the iterator shape. `return()` ends it, as it ends an async generator: later
- * `next()` calls give `{ done: true }`, and a receive still waiting (a `next()` called by hand and
- * not yet settled) is withdrawn from the channel and resolves `{ done: true }`, so the iterator
- * leaves nothing queued and takes no value that nobody will read.
+ * `next()` calls give `{ done: true }`, and every receive still waiting (`next()` called by hand,
+ * perhaps several times, and not yet settled) is withdrawn from the channel and resolves
+ * `{ done: true }`, so the iterator leaves nothing queued and takes no value nobody will read.
  *
  * @internal
  */
 export class ChannelIterator<T> implements AsyncIterableIterator<T> {
-  /** The receive of the last `next()` while it waits in the channel's queue; null once it did not. */
-  private _waiter: Waiter | null = null;
+  /**
+   * The receives of `next()` calls that had to wait, while some may still be queued: a `for await`
+   * loop has at most one; `next()` called by hand without awaiting may leave several.
+   */
+  private readonly _waiters: Waiter[] = [];
   private _ended = false;
 
   constructor(
@@ -27,20 +30,24 @@ export class ChannelIterator<T> implements AsyncIterableIterator<T> {
   next(): Promise<IteratorResult<T, undefined>> {
     if (this._ended) return Promise.resolve(ENDED);
     const q = this._ch._recvq;
+    const ws = this._waiters;
+    // Forget the receives that were served or withdrawn since, so the list stays as short as the
+    // number still queued.
+    let kept = 0;
+    for (const w of ws) if (w._wlist !== null) ws[kept++] = w;
+    ws.length = kept;
     const tail = q._tail;
     const p = this._ch.recv(this._ctx);
     // A receive that waits is pushed at the tail of the queue; one that completed at once, or
     // rejected, pushed nothing.
-    this._waiter = q._tail !== tail ? q._tail : null;
+    if (q._tail !== tail && q._tail !== null) ws.push(q._tail);
     return p;
   }
 
   return(): Promise<IteratorResult<T, undefined>> {
     this._ended = true;
-    const w = this._waiter;
-    this._waiter = null;
     // Still queued: withdraw it and end its `next()`. Served already: its `next()` has the value.
-    if (w !== null && this._ch._recvq.remove(w)) w._done(ENDED);
+    for (const w of this._waiters.splice(0)) if (this._ch._recvq.remove(w)) w._done(ENDED);
     return Promise.resolve(ENDED);
   }
 

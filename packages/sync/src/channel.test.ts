@@ -314,6 +314,21 @@ describe("Channel", () => {
     expect(ch.trySend(7)).toBe(false);
   });
 
+  it("Channel.values(): return() withdraws every receive still waiting, however many next() calls made them", async () => {
+    const ch = new Channel<number>();
+    const it = ch.values(background());
+    const first = it.next();
+    const second = it.next();
+    expect(ch.waiting).toBe(2);
+    await it.return?.();
+    expect(ch.waiting).toBe(0);
+    expect(await Promise.all([first, second])).toEqual([
+      { value: undefined, done: true },
+      { value: undefined, done: true },
+    ]);
+    expect(ch.trySend(1)).toBe(false);
+  });
+
   it("Channel.values(): return() after its receive was served leaves that value to the pending next()", async () => {
     const ch = new Channel<number>();
     const it = ch.values(background());
