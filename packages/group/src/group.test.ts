@@ -164,6 +164,25 @@ describe("Group", () => {
     expect(g?.errors).toEqual([]);
   });
 
+  it("Group.wait() settles with the first error when a later task rejects with a revoked Proxy", async () => {
+    const g = new Group(background());
+    const { proxy, revoke } = Proxy.revocable(new Error("odd"), {});
+    revoke();
+    const first = new Error("first");
+    g.go(async () => {
+      throw first;
+    });
+    g.go(async (ctx) => {
+      await sleep(ctx, 60_000).catch(() => {});
+      throw proxy;
+    });
+    await expect(g.wait()).rejects.toBe(first);
+    // By identity: a revoked Proxy cannot be compared structurally.
+    expect(g.errors.length).toBe(2);
+    expect(g.errors[0]).toBe(first);
+    expect(g.errors[1] === proxy).toBe(true);
+  });
+
   it("Group keeps a cleanup failure in errors without letting it replace the first error", async () => {
     const g = new Group(background());
     const first = new Error("first");

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { Canceled, type Context, background, sleep, until, withCancel } from "@tether/core";
+import { describe, expect, it, vi } from "vitest";
+import { Canceled, type Context, DeadlineExceeded, background, sleep, until, withCancel, withTimeout } from "@tether/core";
 import { map, race } from "@tether/group";
 
 describe("race()", () => {
@@ -158,6 +158,66 @@ describe("race() and its losers' cleanup", () => {
       }
     };
     await expect(race(background(), async () => "win", wraps)).resolves.toBe("win");
+  });
+
+  it("race() reports a task that failed on its own before ctx was cancelled, even if its error wraps the same sentinel", async () => {
+    vi.useFakeTimers();
+    const [ctx, cancel] = withTimeout(background(), 50);
+    const ownAttempt = async (c: Context): Promise<string> => {
+      const [attempt, stop] = withTimeout(c, 5);
+      try {
+        await sleep(attempt, 1_000);
+        return "a";
+      } catch (e) {
+        throw new Error("attempt timed out", { cause: e });
+      } finally {
+        stop();
+      }
+    };
+    const raced = race(ctx, ownAttempt, async (c) => (await sleep(c, 1_000), "b")).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(60);
+    const got = await raced;
+    cancel();
+    expect(got).toBeInstanceOf(AggregateError);
+    expect(((got as AggregateError).errors[0] as Error).message).toBe("attempt timed out");
+    expect((got as AggregateError).errors[1]).toBe(DeadlineExceeded);
+  });
+
+  it("race() under a foreign context whose signal has no reason still reports a task's own failure", async () => {
+    class PolyfillSignal extends EventTarget {
+      aborted = false;
+      abort(): void {
+        this.aborted = true;
+        this.dispatchEvent(new Event("abort"));
+      }
+    }
+    const signal = new PolyfillSignal();
+    const parent: Context = {
+      deadline: undefined,
+      get err() {
+        return signal.aborted ? Canceled : undefined;
+      },
+      done: new Promise<void>(() => {}),
+      signal: signal as unknown as AbortSignal,
+      value: () => undefined,
+    };
+    const real = new Error("connection refused");
+    const raced = race(parent, async () => Promise.reject(real), async (c) => (await sleep(c, 60_000), "slow")).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 1));
+    signal.abort();
+    const got = await raced;
+    expect(got).toBeInstanceOf(AggregateError);
+    expect((got as AggregateError).errors).toEqual([real, Canceled]);
+  });
+
+  it("race() settles when a loser rejects with something that cannot be inspected (a revoked Proxy)", async () => {
+    const { proxy, revoke } = Proxy.revocable(new Error("odd"), {});
+    revoke();
+    const loser = async (c: Context): Promise<string> => {
+      await sleep(c, 60_000).catch(() => {});
+      throw proxy;
+    };
+    await expect(race(background(), async () => "win", loser)).rejects.toBe(proxy);
   });
 
   it("race() rejects with a loser's cleanup failure instead of losing it", async () => {

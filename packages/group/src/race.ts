@@ -33,6 +33,10 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   if (n === 0) throw new AggregateError([], "race: every task failed (no tasks were given)");
   const [child, cancel] = withCancelCause(c);
   const errors = new Array<unknown>(n);
+  // Whether each failure could be the caller's cancellation coming back, judged as it arrived: a
+  // task that failed before `ctx` was cancelled failed on its own, even if its error wraps a
+  // sentinel (its own attempt's DeadlineExceeded) equal to what `ctx` reports later.
+  let echoes = 0;
   let winner: { value: unknown } | undefined;
   let lateFailure: { error: unknown } | undefined;
   let left = n;
@@ -52,6 +56,7 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
           },
           (error: unknown) => {
             errors[i] = error;
+            if (isEcho(error, c)) echoes++;
             // A loser that fails with anything but the cancellation the win sent it failed in
             // its cleanup: like a failing dispose after a successful `using` body, that fails race.
             if (winner !== undefined && lateFailure === undefined && !isEcho(error, child)) {
@@ -68,7 +73,7 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   if (winner === undefined) {
     // Every task stopped only because the caller's context was cancelled: report that, as run does.
     const err = c.err;
-    if (err !== undefined && errors.every((e) => isEcho(e, c))) throw err;
+    if (err !== undefined && echoes === n) throw err;
     throw new AggregateError(errors, "race: every task failed");
   }
   if (lateFailure !== undefined) throw lateFailure.error;
