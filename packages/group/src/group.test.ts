@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Canceled, background, cause, sleep, until, withCancel, type Context } from "@tether/core";
+import { Canceled, background, cause, sleep, until, withCancel, withCancelCause, type Context } from "@tether/core";
 import { liveCounts } from "@tether/core/testing";
 import { Group, GroupEndedError } from "@tether/group";
 
@@ -162,6 +162,33 @@ describe("Group", () => {
     }
     expect(thrown).toBe("nothing");
     expect(g?.errors).toEqual([]);
+  });
+
+  it("Group keeps a sibling's own error that wraps the same upstream failure as the first error", async () => {
+    const upstream = new Error("db down");
+    const g = new Group(background());
+    g.go(async () => {
+      throw upstream;
+    });
+    g.go(async () => {
+      await sleep(background(), 1);
+      throw new Error("report query failed", { cause: upstream });
+    });
+    await expect(g.wait()).rejects.toBe(upstream);
+    expect(g.errors.map((e) => (e as Error).message)).toEqual(["db down", "report query failed"]);
+  });
+
+  it("Group under a parent cancelled with a null cause does not count fetch-style echoes of it as failures", async () => {
+    const fetchLike = (c: Context): Promise<string> =>
+      new Promise((_, reject) => c.signal.addEventListener("abort", () => reject(c.signal.reason), { once: true }));
+    const [ctx, cancel] = withCancelCause(background());
+    const g = new Group(ctx);
+    g.go(fetchLike);
+    g.go(fetchLike);
+    await new Promise((r) => setTimeout(r, 1));
+    cancel(null);
+    await expect(g.wait()).rejects.toBe(null);
+    expect(g.errors).toEqual([null]);
   });
 
   it("Group.wait() settles with the first error when a later task rejects with a revoked Proxy", async () => {

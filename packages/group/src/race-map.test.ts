@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { Canceled, type Context, DeadlineExceeded, background, sleep, until, withCancel, withTimeout } from "@tether/core";
+import { Canceled, type Context, DeadlineExceeded, background, sleep, until, withCancel, withCancelCause, withTimeout } from "@tether/core";
 import { map, race } from "@tether/group";
 
 describe("race()", () => {
@@ -181,6 +181,40 @@ describe("race() and its losers' cleanup", () => {
     expect(got).toBeInstanceOf(AggregateError);
     expect(((got as AggregateError).errors[0] as Error).message).toBe("attempt timed out");
     expect((got as AggregateError).errors[1]).toBe(DeadlineExceeded);
+  });
+
+  it("race() reports a task's own attempt timeout whose cleanup outlasts ctx's deadline, wrapped error and all", async () => {
+    vi.useFakeTimers();
+    const [ctx, cancel] = withTimeout(background(), 50);
+    const ownAttempt = async (c: Context): Promise<string> => {
+      const [attempt, stop] = withTimeout(c, 5);
+      try {
+        await sleep(attempt, 1_000);
+        return "a";
+      } catch (e) {
+        // Cleanup that does not depend on ctx (closing a socket, say) takes 60 ms.
+        await sleep(background(), 60);
+        throw new Error("attempt timed out", { cause: e });
+      } finally {
+        stop();
+      }
+    };
+    const raced = race(ctx, ownAttempt, async (c) => (await sleep(c, 1_000), "b")).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(100);
+    const got = await raced;
+    cancel();
+    expect(got).toBeInstanceOf(AggregateError);
+    expect(((got as AggregateError).errors[0] as Error).message).toBe("attempt timed out");
+  });
+
+  it("race() under a parent cancelled with a null cause rejects with ctx.err when fetch-style tasks echo it", async () => {
+    const fetchLike = (c: Context): Promise<string> =>
+      new Promise((_, reject) => c.signal.addEventListener("abort", () => reject(c.signal.reason), { once: true }));
+    const [ctx, cancel] = withCancelCause(background());
+    const raced = race(ctx, fetchLike, fetchLike).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 1));
+    cancel(null);
+    expect(await raced).toBe(Canceled);
   });
 
   it("race() under a foreign context whose signal has no reason still reports a task's own failure", async () => {

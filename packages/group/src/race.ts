@@ -1,6 +1,6 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
 import { asContext, asFunction, watchTask } from "@tether/core/internal";
-import { isEcho } from "./echo.js";
+import { isBareEcho, isEcho } from "./echo.js";
 
 /**
  * race starts every task under a child of `ctx` and resolves with the value of the first to
@@ -33,9 +33,9 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   if (n === 0) throw new AggregateError([], "race: every task failed (no tasks were given)");
   const [child, cancel] = withCancelCause(c);
   const errors = new Array<unknown>(n);
-  // Whether each failure could be the caller's cancellation coming back, judged as it arrived: a
-  // task that failed before `ctx` was cancelled failed on its own, even if its error wraps a
-  // sentinel (its own attempt's DeadlineExceeded) equal to what `ctx` reports later.
+  // How many failures were exactly the caller's cancellation, judged as each arrived: a task that
+  // failed before `ctx` was cancelled failed on its own, even with the same sentinel, and one that
+  // wraps a sentinel may be reporting its own attempt's timeout. Either kind is kept.
   let echoes = 0;
   let winner: { value: unknown } | undefined;
   let lateFailure: { error: unknown } | undefined;
@@ -56,7 +56,7 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
           },
           (error: unknown) => {
             errors[i] = error;
-            if (isEcho(error, c)) echoes++;
+            if (isBareEcho(error, c)) echoes++;
             // A loser that fails with anything but the cancellation the win sent it failed in
             // its cleanup: like a failing dispose after a successful `using` body, that fails race.
             if (winner !== undefined && lateFailure === undefined && !isEcho(error, child)) {
