@@ -116,7 +116,26 @@ export abstract class Ctx implements Context {
     return f === null ? undefined : f.value(key);
   }
 
-  abstract toString(): string;
+  /** This layer's part of the lineage: ".withCancel()", ".withValue(k, 1)", or a root's name. */
+  abstract _segment(): string;
+  /** The context this layer was derived from, as the lineage prints it; null for a root. */
+  abstract _lineageParent(): Context | null;
+
+  /**
+   * The lineage, root first: "background().withCancel().withValue(user, 7)". Built by walking up,
+   * not by each layer printing its parent, so a chain thousands of layers deep prints too.
+   */
+  toString(): string {
+    const parts: string[] = [];
+    let x: Context | null = this;
+    while (x instanceof Ctx) {
+      parts.push(x._segment());
+      x = x._lineageParent();
+    }
+    let s = x === null ? "" : String(x);
+    for (let i = parts.length - 1; i >= 0; i--) s += parts[i];
+    return s;
+  }
 }
 
 type SetMaxListeners = (n: number, ...targets: EventTarget[]) => void;
@@ -177,8 +196,11 @@ class RootCtx extends Ctx {
   get signal(): AbortSignal {
     return neverAborts();
   }
-  toString(): string {
+  _segment(): string {
     return this._name;
+  }
+  _lineageParent(): null {
+    return null;
   }
 }
 
@@ -240,8 +262,11 @@ export class ValueCtx extends Ctx {
     const s = this._src;
     return s === null ? neverAborts() : s.signal;
   }
-  toString(): string {
-    return `${String(this._parent)}.withValue(${this._key.name}, ${describe(this._val)})`;
+  _segment(): string {
+    return `.withValue(${this._key.name}, ${describe(this._val)})`;
+  }
+  _lineageParent(): Context {
+    return this._parent;
   }
 }
 

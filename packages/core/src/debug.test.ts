@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { background, createKey, runTask, sleep, until, withCancel, withCancelCause, withTimeout, withValue } from "@tether/core";
+import { type Context, background, createKey, runTask, sleep, until, withCancel, withCancelCause, withTimeout, withValue } from "@tether/core";
+import { Group } from "@tether/group";
 import { derivationTrace, dump, enableTrace, nameContext } from "@tether/core/debug";
 import { trackLeaks, type LeakReport } from "@tether/core/testing";
 
@@ -62,6 +63,38 @@ describe("dump()", () => {
   });
 });
 
+describe("printing a context", () => {
+  it("String(ctx) and dump() work on a chain 10,000 layers deep", () => {
+    const k = createKey<number>("k");
+    const [root, cancel] = withCancel(background());
+    let c: Context = root;
+    for (let i = 0; i < 10_000; i++) c = withValue(c, k, i);
+    const s = String(c);
+    expect(s.startsWith("background().withCancel().withValue(k, 0)")).toBe(true);
+    expect(s.endsWith(".withValue(k, 9999)")).toBe(true);
+    const [leaf, cancelLeaf] = withCancel(c);
+    expect(dump(root)).toContain(".withValue(k, 9999).withCancel() [alive]");
+    cancelLeaf();
+    cancel();
+  });
+
+  it("dump() prints children of a deadline relative to it however the time left changes between prints", () => {
+    const [r, cancel] = withTimeout(background(), 60_000);
+    const cancels: Array<() => void> = [];
+    for (let i = 0; i < 2_000; i++) cancels.push(withCancel(r)[1]);
+    const lines = dump(r).split("\n");
+    expect(lines.filter((l) => l.includes("background()"))).toHaveLength(1);
+    for (const c of cancels) c();
+    cancel();
+  });
+
+  it("a timeout of Infinity prints as withTimeout(Infinity)", () => {
+    const [ctx, cancel] = withTimeout(background(), Infinity);
+    expect(String(ctx)).toBe("background().withTimeout(Infinity)");
+    cancel();
+  });
+});
+
 describe("derivationTrace()", () => {
   it("derivationTrace() lists the chain newest first with the stack of each traced derivation", () => {
     enableTrace();
@@ -72,6 +105,23 @@ describe("derivationTrace()", () => {
     expect(headers).toEqual(['background().withCancel().withValue(n, 1)', "background().withCancel()", "background()"]);
     expect(trace).toContain("debug.test.ts");
     cancelA();
+  });
+
+  it("derivationTrace() still shows where a layer was derived after enableTrace(false)", () => {
+    enableTrace();
+    const [a, cancelA] = withCancel(background());
+    enableTrace(false);
+    expect(derivationTrace(a)).toContain("debug.test.ts");
+    cancelA();
+  });
+
+  it("derivationTrace() drops the frames of every Tether package, group's included", async () => {
+    enableTrace();
+    const g = new Group(background());
+    const trace = derivationTrace(g.ctx);
+    await g.wait();
+    expect(trace).not.toMatch(/packages[\\/]group[\\/]src[\\/]group\.ts/);
+    expect(trace).toContain("debug.test.ts");
   });
 
   it("derivationTrace() without tracing still prints the lineage", () => {
@@ -100,6 +150,29 @@ describe("trackLeaks()", () => {
       expect(tracker.leaks[0]?.context).toBe("background().withCancel()");
       expect(tracker.leaks[0]?.stack).toContain("forgetful");
       expect(tracker.leaks[0]?.timer).toBe(false);
+    } finally {
+      tracker.stop();
+    }
+  });
+
+  it("trackLeaks() reports a lost cancel kept on the object that made it, and lets that object go", async () => {
+    class Worker {
+      readonly ctx: Context;
+      readonly cancel: () => void;
+      constructor(parent: Context) {
+        [this.ctx, this.cancel] = withCancel(parent);
+      }
+    }
+    const tracker = trackLeaks();
+    try {
+      let ref: WeakRef<Worker> | undefined;
+      (function abandon() {
+        ref = new WeakRef(new Worker(background()));
+      })();
+      await collect();
+      expect(ref?.deref()).toBeUndefined();
+      expect(tracker.leaks).toHaveLength(1);
+      expect(tracker.leaks[0]?.stack).toContain("Worker");
     } finally {
       tracker.stop();
     }

@@ -6,7 +6,10 @@ import { runningTasks, type TaskRecord } from "./task.js";
 
 type Birth = { at: number; stack: Error };
 
-/** Creation time and stack of each context derived while tracing is on. */
+/**
+ * Creation time and stack of each context derived while tracing was on. Kept when tracing stops,
+ * so the traces already recorded still print; weak, so it holds no context alive.
+ */
 let births: WeakMap<object, Birth> | undefined;
 /** Names given with `nameContext`, shown by `dump()`. */
 const names = new WeakMap<object, string>();
@@ -32,14 +35,13 @@ const clock = (): number => (typeof performance === "object" ? performance.now()
  * ```
  */
 export function enableTrace(on = true): void {
-  if (on === (births !== undefined)) return;
+  if (on === (removeHook !== undefined)) return;
   if (!on) {
-    births = undefined;
     removeHook?.();
     removeHook = undefined;
     return;
   }
-  births = new WeakMap();
+  births ??= new WeakMap();
   removeHook = addHooks(recordBirth, undefined);
 }
 
@@ -49,7 +51,8 @@ function recordBirth(ctx: object): void {
   births?.set(ctx, { at: clock(), stack: captureStack() });
 }
 
-const OWN = /[\\/]packages[\\/]core[\\/](src|dist)[\\/]|[\\/]@tether[\\/]core[\\/]/;
+/** Frames of any Tether package, in this repository or installed. */
+const OWN = /[\\/]packages[\\/](core|group|sync)[\\/](src|dist)[\\/]|[\\/]@tether[\\/](core|group|sync)[\\/]/;
 const TEST = /\.test\.[jt]s/;
 
 /**
@@ -66,9 +69,9 @@ export function captureStack(): Error {
   return at;
 }
 
-/** The frames of a captured stack that belong to the user's code: Tether's own are dropped. */
-export function userFrames(at: Error): string {
-  return (at.stack ?? "")
+/** The frames of a captured stack (or its text) that belong to the user's code: Tether's own are dropped. */
+export function userFrames(at: Error | string): string {
+  return (typeof at === "string" ? at : (at.stack ?? ""))
     .split("\n")
     .slice(1)
     .filter((l) => !(OWN.test(l) && !TEST.test(l)))
@@ -148,10 +151,20 @@ function below(c: Context, root: Context): boolean {
   return false;
 }
 
+/**
+ * `c`'s lineage relative to `root`, when `root` is on it: the segments below `root` alone
+ * (".withCancel().withValue(k, 1)"), else the whole lineage. Built from the segments, not by
+ * comparing two printed lineages, which a deadline's "ms left" can make differ between prints.
+ */
 function rel(c: Context, root: Context): string {
-  const s = String(c);
-  const r = String(root);
-  return s.startsWith(r) && s !== r ? s.slice(r.length) : s;
+  const parts: string[] = [];
+  let x: Context | null = c;
+  while (x instanceof Ctx && x !== root) {
+    parts.push(x._segment());
+    x = x._lineageParent();
+  }
+  if (x !== root || parts.length === 0) return String(c);
+  return parts.reverse().join("");
 }
 
 function taskLine(t: TaskRecord, at: Context): string {

@@ -17,8 +17,11 @@ class DetachedCtx extends Ctx {
   get signal(): AbortSignal {
     return neverAborts();
   }
-  toString(): string {
-    return `${String(this._parent)}.withoutCancel()`;
+  _segment(): string {
+    return ".withoutCancel()";
+  }
+  _lineageParent(): Context {
+    return this._parent;
   }
 }
 

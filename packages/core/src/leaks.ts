@@ -40,7 +40,7 @@ export interface LeakTracker {
   stop(): void;
 }
 
-type Held = { node: CancelNode; stack: Error };
+type Held = { node: CancelNode; stack: string };
 
 /**
  * trackLeaks reports lost cancels — Go vet's `lostcancel`, at run time. From the call on, every
@@ -72,7 +72,9 @@ export function trackLeaks(options: { onLeak?: (leak: LeakReport) => void } = {}
     onLeak?.(leak);
   });
   const created = (ctx: object, cancel: (() => void) | undefined): void => {
-    if (cancel !== undefined && ctx instanceof CancelNode) registry.register(cancel, { node: ctx, stack: captureStack() }, ctx);
+    // The stack is formatted now: an unformatted one keeps its frames' receivers and functions
+    // alive, and through them, often, the very cancel function whose loss it should report.
+    if (cancel !== undefined && ctx instanceof CancelNode) registry.register(cancel, { node: ctx, stack: captureStack().stack ?? "" }, ctx);
   };
   const released = (node: object): void => {
     registry.unregister(node);

@@ -19,6 +19,8 @@ export interface Idle {
 }
 
 const queue: Idle[] = [];
+/** How many subscriptions may wait for the timer's sweep before `linger` sweeps at once. */
+const MAX_QUEUED = 1024;
 
 // The timer functions as this module found them when it loaded. The sweep is housekeeping, not
 // something a program waits for: fake timers installed later (a test's) neither count it nor
@@ -38,6 +40,10 @@ let armed: ReturnType<typeof setTimeout> | undefined;
  */
 export function linger(s: Idle): void {
   s._lingering = true;
+  // A burst that never yields to timers (microtasks only) with a fresh context per wait would
+  // otherwise keep every displaced subscription, and its context, until the burst ends: past a
+  // bound, sweep now. Sweeping early only withdraws what is idle, so it costs a re-subscribe at most.
+  if (queue.length >= MAX_QUEUED) sweep();
   queue.push(s);
   if (armed !== undefined) return;
   const t = setTimer(onTimer, 0);

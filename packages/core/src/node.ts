@@ -77,25 +77,30 @@ export class CancelNode extends Ctx {
   /** Called when the last child or subscriber has left its list; a bridge then lets its signal go. */
   _emptied(): void {}
 
-  toString(): string {
-    const p = String(this._parent);
+  _segment(): string {
     switch (this._kind) {
       case Kind.Cancel:
-        return `${p}.withCancel()`;
+        return ".withCancel()";
       case Kind.CancelCause:
-        return `${p}.withCancelCause()`;
+        return ".withCancelCause()";
       case Kind.Signal:
-        return `${p}.withSignal()`;
+        return ".withSignal()";
       case Kind.Hidden:
-        return p;
+        return "";
       default: {
+        const fn = this._kind === Kind.Timeout ? "withTimeout" : "withDeadline";
         const at = this._at;
+        if (at === Infinity) return `.${fn}(Infinity)`;
         // Date covers ±8.64e15 ms; a later (but finite) deadline prints as its number.
         const when = Math.abs(at) <= 8.64e15 ? new Date(at).toISOString() : `${at}ms`;
         const left = this.err !== undefined ? this.err.message : `${Math.max(0, at - Date.now())}ms left`;
-        return `${p}.${this._kind === Kind.Timeout ? "withTimeout" : "withDeadline"}(${when} [${left}])`;
+        return `.${fn}(${when} [${left}])`;
       }
     }
+  }
+
+  _lineageParent(): Context {
+    return this._parent;
   }
 }
 

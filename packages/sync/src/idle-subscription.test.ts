@@ -180,6 +180,33 @@ describe("idle shared subscriptions", () => {
     cancel();
   });
 
+  it("a burst of waits that never yields to timers does not keep every displaced subscription's context", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) throw new Error("this test needs node --expose-gc (set in vitest.config.ts)");
+    const mu = new Mutex();
+    // Each wait under a fresh context displaces the previous context's subscription; nothing here
+    // yields to timers, so the sweep's timer cannot run. (A WeakRef cannot show this: its target
+    // is kept until the microtask queue drains.)
+    const burst = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const [ctx, cancel] = withCancel(background());
+        mu.tryLock();
+        const waited = mu.lock(ctx);
+        mu.unlock();
+        (await waited)[Symbol.dispose]();
+        cancel();
+      }
+    };
+    await burst(5_000);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await burst(100_000);
+    gc();
+    const grown = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+    // Unbounded, the queue held about 330 bytes per wait: 30 MB here.
+    expect(grown).toBeLessThan(8);
+  });
+
   const fixture = fileURLToPath(new URL("./test-helpers/idle-exit.mjs", import.meta.url));
   const built = fileURLToPath(new URL("../dist/index.js", import.meta.url));
 

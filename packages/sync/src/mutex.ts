@@ -144,6 +144,8 @@ export class Mutex {
    * import { Mutex } from "@tether/sync";
    * const mu = new Mutex();
    * mu.tryLock();
+   * // Somebody else holds it for a second: longer than we will wait.
+   * const holder = setTimeout(() => mu.unlock(), 1_000);
    * const [ctx, cancel] = withTimeout(background(), 10);
    * try {
    *   await mu.lock(ctx);
@@ -151,6 +153,7 @@ export class Mutex {
    *   console.assert(errorIs(err, DeadlineExceeded) && mu.waiting === 0);
    * } finally {
    *   cancel();
+   *   clearTimeout(holder);
    *   mu.unlock();
    * }
    * ```

@@ -111,6 +111,8 @@ export class Case {
  * import { Channel, select } from "@tether/sync";
  * const results = new Channel<string>();
  * const quit = new Channel<void>();
+ * // The result comes in a second: later than we will wait.
+ * const producer = setTimeout(() => results.trySend("late"), 1_000);
  * const [ctx, cancel] = withTimeout(background(), 5);
  * try {
  *   await select(ctx, [results.recvCase((r) => r.value), quit.recvCase(() => "quit")]);
@@ -118,6 +120,7 @@ export class Case {
  *   console.assert(errorIs(err, DeadlineExceeded) && results.waiting === 0);
  * } finally {
  *   cancel();
+ *   clearTimeout(producer);
  * }
  * ```
  */

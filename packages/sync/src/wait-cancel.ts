@@ -88,14 +88,23 @@ export class Shared implements Subscriber, Cover, Idle {
     if (list._sub !== this) return;
     list._sub = null;
     // Idle: its waiters were all served, or failed already by the list's `head` in this cancel.
-    if (this._count === 0) return;
-    for (let w = list._head; w !== null; ) {
-      const next = w._wnext;
+    let left = this._count;
+    if (left === 0) return;
+    // Its waiters joined after it took the slot, so they sit towards the tail: walk back from there
+    // and stop at the last of them, not through a long queue of other contexts' waiters from the
+    // head (one short-timeout wait behind 100,000 others cost a walk of all of them). Then fail
+    // them in queue order.
+    const mine: Waiter[] = [];
+    for (let w = list._tail; w !== null && left > 0; w = w._wprev) {
       if (w._sub === this) {
-        list.remove(w);
-        w._fail(err);
+        mine.push(w);
+        left--;
       }
-      w = next;
+    }
+    for (let i = mine.length - 1; i >= 0; i--) {
+      const w = mine[i] as Waiter;
+      list.remove(w);
+      w._fail(err);
     }
     if (list._grantor !== null) list._grantor._grant();
   }
