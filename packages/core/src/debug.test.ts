@@ -88,9 +88,36 @@ describe("printing a context", () => {
     cancel();
   });
 
-  it("a timeout of Infinity prints as withTimeout(Infinity)", () => {
+  it("a timeout of Infinity prints as withTimeout(Infinity), and says so once it was cancelled", () => {
     const [ctx, cancel] = withTimeout(background(), Infinity);
     expect(String(ctx)).toBe("background().withTimeout(Infinity)");
+    cancel();
+    expect(String(ctx)).toBe("background().withTimeout(Infinity [context canceled])");
+  });
+
+  it("dump() prints a child below a foreign layer relative to the dumped root", () => {
+    // A framework's scope object wrapping a Tether context, with a _parent as Tether's own have.
+    const scoped = (parent: Context): Context => ({
+      _parent: parent,
+      get deadline() {
+        return parent.deadline;
+      },
+      get err() {
+        return parent.err;
+      },
+      get done() {
+        return parent.done;
+      },
+      get signal() {
+        return parent.signal;
+      },
+      value: (k) => parent.value(k),
+      toString: () => `${String(parent)}.scoped()`,
+    }) as Context;
+    const [root, cancel] = withCancel(background());
+    const [, cancelChild] = withCancel(scoped(root));
+    expect(dump(root)).toContain("└─ .scoped().withCancel() [alive]");
+    cancelChild();
     cancel();
   });
 });

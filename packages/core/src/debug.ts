@@ -163,8 +163,11 @@ function rel(c: Context, root: Context): string {
     parts.push(x._segment());
     x = x._lineageParent();
   }
-  if (x !== root || parts.length === 0) return String(c);
-  return parts.reverse().join("");
+  if (x === root && parts.length > 0) return parts.reverse().join("");
+  // A foreign layer in between prints only as a whole: cut `root`'s lineage off the front.
+  const s = String(c);
+  const r = String(root);
+  return s.startsWith(r) && s !== r ? s.slice(r.length) : s;
 }
 
 function taskLine(t: TaskRecord, at: Context): string {

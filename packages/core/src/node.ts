@@ -90,7 +90,7 @@ export class CancelNode extends Ctx {
       default: {
         const fn = this._kind === Kind.Timeout ? "withTimeout" : "withDeadline";
         const at = this._at;
-        if (at === Infinity) return `.${fn}(Infinity)`;
+        if (at === Infinity) return this.err !== undefined ? `.${fn}(Infinity [${this.err.message}])` : `.${fn}(Infinity)`;
         // Date covers ±8.64e15 ms; a later (but finite) deadline prints as its number.
         const when = Math.abs(at) <= 8.64e15 ? new Date(at).toISOString() : `${at}ms`;
         const left = this.err !== undefined ? this.err.message : `${Math.max(0, at - Date.now())}ms left`;
