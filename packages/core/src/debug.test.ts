@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type Context, background, createKey, runTask, sleep, until, withCancel, withCancelCause, withTimeout, withValue } from "@tether/core";
+import { type Context, background, createKey, runTask, sleep, until, withCancel, withCancelCause, withTimeout, withValue, withoutCancel } from "@tether/core";
 import { Group } from "@tether/group";
 import { derivationTrace, dump, enableTrace, nameContext } from "@tether/core/debug";
 import { trackLeaks, type LeakReport } from "@tether/core/testing";
@@ -86,6 +86,22 @@ describe("printing a context", () => {
     expect(lines.filter((l) => l.includes("background()"))).toHaveLength(1);
     for (const c of cancels) c();
     cancel();
+  });
+
+  it("dump() lists a task on a cancellable child of a withoutCancel layer below the root", async () => {
+    const [req, cancelReq] = withCancel(background());
+    const [audit, cancelAudit] = withTimeout(withoutCancel(req), 60_000);
+    const task = runTask(
+      audit,
+      async function* () {
+        yield* until(sleep(audit, 60_000));
+      },
+      { name: "audit" },
+    );
+    expect(dump(req)).toMatch(/task "audit" \(generator\) on \.withoutCancel\(\)\.withTimeout\(/);
+    cancelAudit();
+    await task.catch(() => {});
+    cancelReq();
   });
 
   it("a timeout of Infinity prints as withTimeout(Infinity), and says so once it was cancelled", () => {

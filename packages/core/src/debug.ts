@@ -196,10 +196,27 @@ function taskLine(t: TaskRecord, at: Context): string {
 export function dump(ctx: Context): string {
   const root = asContext(ctx, "dump", "ctx");
   const lines = [`${String(root)} ${state(root)}`];
+  // The cancel nodes the walk below reaches through the lists. A task on a node it does not reach
+  // (one under a withoutCancel layer, whose cancel link to `root` is cut) is listed under `root`.
+  const reached = new Set<Context>();
+  const rootSrc = root instanceof Ctx ? root._src : null;
+  if (rootSrc instanceof CancelNode) {
+    const stack: Array<[CancelNode, Context]> = [[rootSrc, root]];
+    while (stack.length > 0) {
+      const [src, node] = stack.pop() as [CancelNode, Context];
+      for (let m = src._head; m !== null; m = m._next) {
+        if (m instanceof CancelNode && !reached.has(m) && below(m, node)) {
+          reached.add(m);
+          stack.push([m, m]);
+        }
+      }
+    }
+  }
   const tasksBy = new Map<Context, TaskRecord[]>();
   for (const t of [...runningTasks()].reverse()) {
     if (!below(t.ctx, root)) continue;
-    const src = t.ctx instanceof Ctx && t.ctx._src instanceof CancelNode && below(t.ctx._src, root) ? t.ctx._src : root;
+    const own = t.ctx instanceof Ctx ? t.ctx._src : null;
+    const src = own instanceof CancelNode && reached.has(own) ? own : root;
     const list = tasksBy.get(src) ?? [];
     list.push(t);
     tasksBy.set(src, list);
