@@ -14,7 +14,7 @@ import {
   withoutCancel,
 } from "@tether/core";
 import { childCount, liveCounts } from "@tether/core/testing";
-import { runNode } from "./test-helpers/child.js";
+import { runNode } from "../../../test/child.js";
 import { macrotask } from "./test-helpers/flush.js";
 import { ForeignContext } from "./test-helpers/foreign.js";
 

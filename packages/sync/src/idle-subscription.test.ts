@@ -5,7 +5,7 @@ import { Canceled, type Context, background, withCancel } from "@tether/core";
 import { live } from "@tether/core/internal";
 import { childCount, liveCounts } from "@tether/core/testing";
 import { Channel, Mutex, Semaphore } from "@tether/sync";
-import { runNode } from "../../core/src/test-helpers/child.js";
+import { runNode } from "../../../test/child.js";
 import { ForeignContext } from "../../core/src/test-helpers/foreign.js";
 import { ticks, track } from "./test-helpers/settle.js";
 
