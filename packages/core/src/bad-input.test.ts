@@ -14,7 +14,8 @@ import {
   withoutCancel,
   type Context,
 } from "@tether/core";
-import { childCount } from "@tether/core/testing";
+import { childCount, trackLeaks } from "@tether/core/testing";
+import { enableTrace } from "@tether/core/debug";
 
 /** Calls `f` with a deliberately wrong argument (the casts are the point of these tests). */
 function thrown(f: () => unknown): Error {
@@ -139,6 +140,14 @@ describe("a duration that is not a number of milliseconds ≥ 0", () => {
     expect(err.message).toContain(received);
   });
 
+  it("withTimeout() names a value that cannot be inspected (a revoked Proxy) instead of failing to describe it", () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const err = thrown(() => withTimeout(background(), proxy as never));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe("withTimeout: ms must be a number of milliseconds, received <uninspectable value>");
+  });
+
   it("withTimeout() of a bad duration under a live parent links nothing", () => {
     const [parent, cancel] = withCancel(background());
     thrown(() => withTimeout(parent, NaN));
@@ -195,5 +204,17 @@ describe("withSignal() with something that is not an AbortSignal", () => {
     expect(err.message).toBe(`withSignal: signal must be an AbortSignal, ${received}`);
     expect(childCount(parent)).toBe(0);
     cancel();
+  });
+});
+
+describe("the debug and testing tools with bad options", () => {
+  it("trackLeaks() rejects options that are not an object, or an onLeak that is not a function, naming the value", () => {
+    expect(() => trackLeaks(null as never)).toThrow(new TypeError("trackLeaks: options must be an object, received null"));
+    expect(() => trackLeaks(5 as never)).toThrow(new TypeError("trackLeaks: options must be an object, received 5"));
+    expect(() => trackLeaks({ onLeak: 5 as never })).toThrow(new TypeError("trackLeaks: options.onLeak must be a function, received 5"));
+  });
+
+  it("enableTrace() rejects a value that is not a boolean instead of reading it as on", () => {
+    expect(() => enableTrace("off" as never)).toThrow(new TypeError('enableTrace: on must be a boolean, received "off"'));
   });
 });

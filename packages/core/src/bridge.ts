@@ -4,7 +4,7 @@
 import { cancelNode, release } from "./cancel.js";
 import { type Context, background, isNeverAborts } from "./context.js";
 import { live } from "./counters.js";
-import { Canceled, DeadlineExceeded, DeadlineExceededError, errorIs } from "./errors.js";
+import { Canceled, DeadlineExceeded, DeadlineExceededError, deadlineCauses, errorIs } from "./errors.js";
 import { CancelNode, Kind, Sub, append, owners } from "./node.js";
 
 /** The error a foreign context reports, defaulting to Canceled for one that reports none. */
@@ -15,47 +15,70 @@ export function foreignErr(ctx: Context): Error {
 
 /**
  * Bridge carries the cancellation of a signal Tether does not own into the tree. It holds the one
- * `abort` listener that every Tether context following that signal (or that foreign context)
- * shares, so a thousand live children of a server's signal add one listener, not a thousand —
- * Node warns past ten. It drops its listener when its last follower leaves, so a long-lived
- * signal gathers nothing.
+ * `abort` listener that every Tether context following that signal (or a foreign context with that
+ * signal) shares, so a thousand live children of a server's signal add one listener, not a
+ * thousand — Node warns past ten. It drops its listener when its last follower leaves, so a
+ * long-lived signal gathers nothing.
  */
 class Bridge extends CancelNode {
-  constructor(
-    parent: Context,
-    private readonly _map: WeakMap<object, Bridge>,
-    private readonly _key: object,
-    signal: AbortSignal,
-    errOf: () => Error,
-  ) {
-    super(parent, Kind.Hidden, undefined);
+  constructor(private readonly _signal: AbortSignal) {
+    super(background(), Kind.Hidden, undefined);
     const listener = (): void => {
-      this._map.delete(this._key);
-      cancelNode(this, errOf(), signal.reason);
+      signalBridges.delete(_signal);
+      cancelNode(this, errForReason(_signal.reason), _signal.reason);
     };
-    signal.addEventListener("abort", listener);
-    this._listener = [signal, listener];
+    _signal.addEventListener("abort", listener);
+    this._listener = [_signal, listener];
     live.foreignListeners++;
-    _map.set(_key, this);
+    signalBridges.set(_signal, this);
   }
 
   /** The last follower unlinked: release the listener and forget the bridge. */
   override _emptied(): void {
-    this._map.delete(this._key);
+    signalBridges.delete(this._signal);
     release(this);
   }
 }
 
-const contextBridges = new WeakMap<object, Bridge>();
+/**
+ * The node that the Tether children of one foreign context join. It follows its signal's shared
+ * {@link Bridge}, and is cancelled with the context's own `err`: two foreign contexts may share a
+ * signal and still report different errors.
+ */
+class ContextBridge extends CancelNode {
+  constructor(
+    private readonly _ctx: Context,
+    signal: AbortSignal,
+  ) {
+    super(_ctx, Kind.Hidden, undefined);
+    contextBridges.set(_ctx, this);
+    const sub = new Sub(() => {
+      contextBridges.delete(_ctx);
+      cancelNode(this, foreignErr(_ctx), signal.reason);
+    }, "foreign context");
+    append(signalBridges.get(signal) ?? new Bridge(signal), sub);
+    this._follow = sub;
+  }
+
+  /** The last follower unlinked: stop following the signal (the bridge may then let it go). */
+  override _emptied(): void {
+    contextBridges.delete(this._ctx);
+    release(this);
+  }
+}
+
+const contextBridges = new WeakMap<object, ContextBridge>();
 const signalBridges = new WeakMap<object, Bridge>();
 
 /**
  * A reason that says the signal timed out maps to DeadlineExceeded: AbortSignal.timeout's
- * `TimeoutError`, or a Tether deadline error (or one wrapping it) that a Tether context's signal
- * carried through `AbortSignal.any` or a framework's own controller.
+ * `TimeoutError`, or a Tether deadline error (or one wrapping it), or the cause an expired Tether
+ * deadline was given, that a Tether context's signal carried through `AbortSignal.any` or a
+ * framework's own controller.
  */
 export function errForReason(reason: unknown): Error {
   try {
+    if (((typeof reason === "object" && reason !== null) || typeof reason === "function") && deadlineCauses.has(reason)) return DeadlineExceeded;
     if (reason instanceof Error && reason.name === "TimeoutError") return DeadlineExceeded;
     return errorIs(reason, DeadlineExceededError) ? DeadlineExceeded : Canceled;
   } catch {
@@ -80,7 +103,7 @@ export function ownerOf(ctx: Context): CancelNode | undefined | null {
   if (isNeverAborts(signal)) return null;
   const owner = owners.get(signal) ?? contextBridges.get(ctx);
   if (owner !== undefined || signal.aborted) return owner;
-  return new Bridge(ctx, contextBridges, ctx, signal, () => foreignErr(ctx));
+  return new ContextBridge(ctx, signal);
 }
 
 /**
@@ -89,7 +112,7 @@ export function ownerOf(ctx: Context): CancelNode | undefined | null {
  */
 export function followSignal(node: CancelNode, signal: AbortSignal): void {
   if (isNeverAborts(signal)) return;
-  const owner = owners.get(signal) ?? signalBridges.get(signal) ?? new Bridge(background(), signalBridges, signal, signal, () => errForReason(signal.reason));
+  const owner = owners.get(signal) ?? signalBridges.get(signal) ?? new Bridge(signal);
   const sub = new Sub((err) => cancelNode(node, err, signal.reason), "withSignal");
   if (owner.err !== undefined) {
     cancelNode(node, owner.err, owner._cause);

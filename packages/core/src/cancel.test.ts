@@ -215,6 +215,46 @@ describe("deriving from a cancelled parent", () => {
 });
 
 describe("a foreign Context as parent", () => {
+  it("shares one abort listener among foreign contexts over the same signal, each cancelling with its own err", () => {
+    const shutdown = new AbortController();
+    // Request-scoped foreign contexts over one server-wide signal; every other one says it timed out.
+    const requests = Array.from({ length: 11 }, (_, i): Context => ({
+      deadline: undefined,
+      get err() {
+        if (!shutdown.signal.aborted) return undefined;
+        return i % 2 === 0 ? DeadlineExceeded : Canceled;
+      },
+      done: new Promise<void>(() => {}),
+      signal: shutdown.signal,
+      value: () => undefined,
+    }));
+    const children = requests.map((r) => withCancel(r));
+    expect(getEventListeners(shutdown.signal, "abort")).toHaveLength(1);
+    expect(liveCounts().foreignListeners).toBe(1);
+    children[0]?.[1]();
+    expect(getEventListeners(shutdown.signal, "abort")).toHaveLength(1);
+    shutdown.abort(new Error("shutting down"));
+    children.forEach(([child], i) => {
+      if (i === 0) return;
+      expect(child.err).toBe(i % 2 === 0 ? DeadlineExceeded : Canceled);
+      expect((cause(child) as Error).message).toBe("shutting down");
+    });
+    expect(getEventListeners(shutdown.signal, "abort")).toHaveLength(0);
+    expect(liveCounts().foreignListeners).toBe(0);
+  });
+
+  it("lets go of a shared signal's listener once the last child of any foreign context over it is cancelled", () => {
+    const shutdown = new AbortController();
+    const foreign = (): Context => ({ deadline: undefined, err: undefined, done: new Promise<void>(() => {}), signal: shutdown.signal, value: () => undefined });
+    const [, cancelA] = withCancel(foreign());
+    const [, cancelB] = withCancel(foreign());
+    cancelA();
+    expect(getEventListeners(shutdown.signal, "abort")).toHaveLength(1);
+    cancelB();
+    expect(getEventListeners(shutdown.signal, "abort")).toHaveLength(0);
+    expect(liveCounts().foreignListeners).toBe(0);
+  });
+
   it("cancels every descendant before the foreign signal's abort() returns", () => {
     const foreign = new ForeignContext();
     const [a, cancelA] = withCancel(foreign);

@@ -312,6 +312,15 @@ export function asFunction<F>(fn: F, caller: string, arg: string): F {
 
 /** A short, safe rendering of any value for error messages and lineage. */
 export function describe(v: unknown): string {
+  try {
+    return describeUnsafe(v);
+  } catch {
+    // A revoked Proxy, or a getter that throws: the message being built must still be made.
+    return "<uninspectable value>";
+  }
+}
+
+function describeUnsafe(v: unknown): string {
   switch (typeof v) {
     case "string":
       return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
@@ -332,8 +341,10 @@ export function describe(v: unknown): string {
       if (v instanceof KeyImpl) return `Key(${v.name})`;
       if (Array.isArray(v)) return `array(${v.length})`;
       const ctor = (v as { constructor?: { name?: unknown } }).constructor;
-      const name = typeof ctor?.name === "string" && ctor.name !== "" ? ctor.name : "Object";
-      return `<${name}>`;
+      if (typeof ctor === "function" && typeof ctor.name === "string" && ctor.name !== "") return `<${ctor.name}>`;
+      // Objects with no named constructor, such as an async generator's, often carry a tag.
+      const tag = (v as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
+      return `<${typeof tag === "string" && tag !== "" ? tag : "Object"}>`;
     }
   }
 }

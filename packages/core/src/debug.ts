@@ -35,6 +35,7 @@ const clock = (): number => (typeof performance === "object" ? performance.now()
  * ```
  */
 export function enableTrace(on = true): void {
+  if (typeof on !== "boolean") throw new TypeError(`enableTrace: on must be a boolean, received ${describe(on)}`);
   if (on === (removeHook !== undefined)) return;
   if (!on) {
     removeHook?.();

@@ -105,7 +105,7 @@ describe("edge cases: runTask() driver", () => {
     expect(await p).toBe("a macrotask ran");
   });
 
-  it("runTask() reports a cleanup failure the same way whether cancellation arrived at a yield or at a ctx-aware await", async () => {
+  it("runTask() wraps a cleanup failure after a cancel thrown in at a yield, and passes one after the task's own ctx-aware await through", async () => {
     const cleanup = new Error("cleanup failed");
     const atYield = withCancel(background());
     const atAwait = withCancel(background());
@@ -128,8 +128,81 @@ describe("edge cases: runTask() driver", () => {
     atYield[1]();
     atAwait[1]();
     const [e1, e2] = await outcomes;
+    // The driver threw the cancellation in: what cleanup threw is reported beside it.
+    expect(e1).toBeInstanceOf(Error);
+    expect((e1 as Error).name).toBe("SuppressedError");
+    expect((e1 as { error: unknown }).error).toBe(cleanup);
     expect(errorIs(e1, Canceled)).toBe(true);
-    expect(errorIs(e2, Canceled)).toBe(true);
+    // The task's own wait saw the cancel, and the task failed: as an async function's, its error.
+    expect(e2).toBe(cleanup);
+  });
+
+  it("runTask() keeps a cleanup failure that cannot be printed or inspected inside its SuppressedError", async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const throwingCause = new Error("cleanup failed");
+    Object.defineProperty(throwingCause, "cause", {
+      get(): never {
+        throw new Error("cause getter threw");
+      },
+    });
+    const oddities: unknown[] = [
+      Object.create(null),
+      {
+        toString(): never {
+          throw new Error("no toString");
+        },
+      },
+      proxy,
+      throwingCause,
+    ];
+    for (const odd of oddities) {
+      const [ctx, cancel] = withCancel(background());
+      const p = runTask(ctx, async function* () {
+        try {
+          for (;;) yield;
+        } finally {
+          // eslint-disable-next-line no-unsafe-finally -- the failure under test
+          throw odd;
+        }
+      });
+      await turn();
+      cancel();
+      const err = await p.catch((e: unknown) => e);
+      expect((err as Error).name).toBe("SuppressedError");
+      expect((err as { error: unknown }).error).toBe(odd);
+      expect((err as { suppressed: unknown }).suppressed).toBe(Canceled);
+    }
+  });
+
+  it("runTask() passes through a generator task's own failure that a cancel raced, as for an async function", async () => {
+    const own = new Error("db write failed");
+    const [ctx, cancel] = withCancel(background());
+    let resume!: () => void;
+    const paused = new Promise<void>((r) => (resume = r));
+    const p = runTask(ctx, async function* () {
+      // An await that does not watch ctx: the task never learns of the cancel before it fails.
+      await paused;
+      throw own;
+    });
+    await turn();
+    cancel();
+    resume();
+    await expect(p).rejects.toBe(own);
+  });
+
+  it("runTask() passes through the failure of a task that cancels its own context on the way out", async () => {
+    const own = new Error("validation failed");
+    const [ctx, cancel] = withCancel(background());
+    const p = runTask(ctx, async function* () {
+      try {
+        yield;
+        throw own;
+      } finally {
+        cancel();
+      }
+    });
+    await expect(p).rejects.toBe(own);
   });
 
   it("runTask() passes a rejection from a thenable whose then getter throws into the generator", async () => {

@@ -82,4 +82,28 @@ describe("errorIs()", () => {
     expect(errorIs(a, DeadlineExceeded)).toBe(false);
     expect(errorIs(agg, DeadlineExceeded)).toBe(true);
   });
+
+  it("never throws: a revoked Proxy, a throwing getter or a target without a prototype matches nothing", () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const throwingCause = new Error("real failure");
+    Object.defineProperty(throwingCause, "cause", {
+      get(): never {
+        throw new Error("cause getter threw");
+      },
+    });
+    expect(errorIs(proxy, Canceled)).toBe(false);
+    expect(errorIs(new AggregateError([proxy, Canceled]), Canceled)).toBe(true);
+    expect(errorIs(throwingCause, Canceled)).toBe(false);
+    expect(errorIs(throwingCause, throwingCause)).toBe(true);
+    const arrow = (): string => "retry later";
+    expect(errorIs(new Error("x", { cause: arrow }), arrow)).toBe(true);
+    expect(errorIs(new Error("x"), arrow)).toBe(false);
+  });
+
+  it("matches an undefined target only with err itself undefined, never through a wrapper's undefined cause", () => {
+    expect(errorIs(undefined, undefined)).toBe(true);
+    expect(errorIs(new Error("m", { cause: undefined }), undefined)).toBe(false);
+    expect(errorIs(new AggregateError([undefined]), undefined)).toBe(false);
+  });
 });

@@ -74,7 +74,7 @@ export const DeadlineExceeded: DeadlineExceededError = sentinel(new DeadlineExce
  * errorIs reports whether `err`, or any error it wraps, is `target`. It follows `.cause`, the
  * `errors` of an `AggregateError` and the `error`/`suppressed` pair of a `SuppressedError` (also
  * the polyfill TypeScript emits for `using`), like Go's `errors.Is`. When `target` is a class, an
- * instance of it matches.
+ * instance of it matches. It never throws: a part of `err` that cannot be inspected matches nothing.
  *
  * @example Find a deadline behind a wrapped error
  * ```ts
@@ -88,16 +88,45 @@ export function errorIs(err: unknown, target: unknown): boolean {
   const isClass = typeof target === "function";
   const seen = new Set<unknown>();
   const stack: unknown[] = [err];
+  // Only `err` itself can match an undefined target: a wrapper's absent or undefined cause is not one.
+  const push = (v: unknown): void => {
+    if (v !== undefined) stack.push(v);
+  };
   while (stack.length > 0) {
     const e = stack.pop();
     if (e === target) return true;
     if (e === null || typeof e !== "object" || seen.has(e)) continue;
     seen.add(e);
-    if (isClass && e instanceof (target as abstract new (...args: never[]) => unknown)) return true;
-    const o = e as { cause?: unknown; errors?: unknown; error?: unknown; suppressed?: unknown };
-    if ("cause" in o) stack.push(o.cause);
-    if (Array.isArray(o.errors)) for (let i = o.errors.length - 1; i >= 0; i--) stack.push(o.errors[i]);
-    if ("suppressed" in o && "error" in o) stack.push(o.suppressed, o.error);
+    if (isClass && isInstance(e, target)) return true;
+    try {
+      const o = e as { cause?: unknown; errors?: unknown; error?: unknown; suppressed?: unknown };
+      if ("cause" in o) push(o.cause);
+      if (Array.isArray(o.errors)) for (let i = o.errors.length - 1; i >= 0; i--) push(o.errors[i]);
+      if ("suppressed" in o && "error" in o) {
+        push(o.suppressed);
+        push(o.error);
+      }
+    } catch {
+      // A value that cannot be looked into (a revoked Proxy, a throwing getter) wraps nothing that
+      // can be found; the rest of the tree is still searched. errorIs sits in error paths, where a
+      // throw of its own would replace the error being examined.
+    }
   }
   return false;
 }
+
+/** `e instanceof target`, false where `instanceof` throws (an arrow function has no prototype). */
+function isInstance(e: object, target: unknown): boolean {
+  try {
+    return e instanceof (target as abstract new (...args: never[]) => unknown);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The causes given to deadlines that have expired. A Tether context's signal aborts with its cause,
+ * so one passed on through `AbortSignal.any` carries a custom deadline cause, not a deadline
+ * error: `withSignal` looks its reason up here to still report DeadlineExceeded.
+ */
+export const deadlineCauses = new WeakSet<object>();

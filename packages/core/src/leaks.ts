@@ -1,3 +1,4 @@
+import { describe } from "./context.js";
 import { CancelNode } from "./node.js";
 import { addHooks } from "./counters.js";
 import { captureStack, userFrames } from "./debug.js";
@@ -63,8 +64,9 @@ type Held = { node: CancelNode; stack: string };
  */
 export function trackLeaks(options: { onLeak?: (leak: LeakReport) => void } = {}): LeakTracker {
   const leaks: LeakReport[] = [];
+  if (options === null || typeof options !== "object") throw new TypeError(`trackLeaks: options must be an object, received ${describe(options)}`);
   const onLeak = options.onLeak;
-  if (onLeak !== undefined && typeof onLeak !== "function") throw new TypeError("trackLeaks: onLeak must be a function");
+  if (onLeak !== undefined && typeof onLeak !== "function") throw new TypeError(`trackLeaks: options.onLeak must be a function, received ${describe(onLeak)}`);
   const registry = new FinalizationRegistry<Held>((held) => {
     if (held.node.err !== undefined) return;
     const leak: LeakReport = { context: String(held.node), stack: userFrames(held.stack), timer: held.node._timer !== undefined };

@@ -328,13 +328,22 @@ describe("runTask() with generator tasks", () => {
       } catch (e) {
         caught.push(e);
       }
+      const child = async function* (): AsyncGenerator<undefined, void, unknown> {
+        yield;
+      };
+      try {
+        yield child();
+      } catch (e) {
+        caught.push(e);
+      }
       return "recovered";
     });
     await expect(p).resolves.toBe("recovered");
-    expect(caught).toHaveLength(2);
+    expect(caught).toHaveLength(3);
     expect(caught[0]).toBeInstanceOf(TypeError);
     expect(String(caught[0])).toMatch(/received 42/);
-    expect(String(caught[1])).toMatch(/yield\* until/);
+    expect(String(caught[1])).toMatch(/write yield\* until\(\.\.\.\), with the star/);
+    expect(String(caught[2])).toMatch(/to run a generator inside this task, delegate to it with yield\*$/);
   });
 
   it("const v = yield* until(p) is typed as p's value", async () => {
@@ -366,5 +375,74 @@ describe("runTask() and abandoned waits", () => {
     });
     await expect(p).rejects.toBe(Canceled);
     await turn();
+  });
+});
+
+describe("yield* until() when the cancel and the settlement meet", () => {
+  it("yield* until() delivers a value that was ready when the cancel came, then throws at the next yield", async () => {
+    const [ctx, cancel] = withCancel(background());
+    let grant!: (v: string) => void;
+    const granted = new Promise<string>((r) => (grant = r));
+    const seen: unknown[] = [];
+    const p = runTask(ctx, async function* () {
+      seen.push(yield* until(granted));
+      try {
+        yield;
+      } catch (e) {
+        seen.push(e);
+      }
+    });
+    await turn();
+    // The hand-over and the cancel in one synchronous turn: the value was ready first.
+    grant("the lock");
+    cancel();
+    await p;
+    expect(seen).toEqual(["the lock", Canceled]);
+  });
+
+  it("yield* until() delivers a settled wait begun before the cancel that the driver meets after it", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const p = runTask(ctx, async function* () {
+      const wait = until(Promise.resolve("granted"));
+      cancel();
+      const got = yield* wait;
+      return got;
+    });
+    await expect(p).resolves.toBe("granted");
+  });
+
+  it("yield* until() begun after the cancel throws it even when its promise has settled", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const p = runTask(ctx, async function* () {
+      cancel();
+      return yield* until(Promise.resolve("too late"));
+    });
+    await expect(p).rejects.toBe(Canceled);
+  });
+
+  it("a loop of yield* until() on settled promises ends at the cancel", async () => {
+    const [ctx, cancel] = withCancel(background());
+    let rounds = 0;
+    const p = runTask(ctx, async function* () {
+      for (;;) {
+        yield* until(Promise.resolve(rounds));
+        if (++rounds === 3) cancel();
+      }
+    });
+    await expect(p).rejects.toBe(Canceled);
+    expect(rounds).toBe(3);
+  });
+
+  it("yield* until() throws the cancellation when the promise was still pending as the cancel came", async () => {
+    const [ctx, cancel] = withCancel(background());
+    let resolve!: (v: string) => void;
+    const later = new Promise<string>((r) => (resolve = r));
+    const p = runTask(ctx, async function* () {
+      return yield* until(later);
+    });
+    await turn();
+    cancel();
+    resolve("after the cancel");
+    await expect(p).rejects.toBe(Canceled);
   });
 });

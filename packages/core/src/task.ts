@@ -1,7 +1,8 @@
-import { type Context, asContext, asFunction, describe } from "./context.js";
+import { type Context, Ctx, asContext, asFunction, describe } from "./context.js";
 import { live } from "./counters.js";
 import { errorIs } from "./errors.js";
 import { cause, subscribe } from "./cancel.js";
+import { CancelNode, type Sub, cancels } from "./node.js";
 import { suppressed } from "./suppressed.js";
 
 /**
@@ -101,14 +102,29 @@ export interface RunTaskOptions {
 
 /** The instruction `until` yields: a promise for the driver to race against the context. */
 class Until {
+  /** The cancel clock when `until` was called: did the task's context cancel before or after? */
+  readonly epoch = cancels.epoch;
   constructor(readonly promise: PromiseLike<unknown>) {}
+}
+
+/**
+ * Whether `ctx`, cancelled, was cancelled after the wait `u` began. Unknown for a context that is
+ * not Tether's, taken as before: the wait then throws the cancellation, as every yield does.
+ */
+function cancelledSince(ctx: Context, u: Until): boolean {
+  const src = ctx instanceof Ctx ? ctx._src : null;
+  return src instanceof CancelNode && src._epoch > u.epoch;
 }
 
 /**
  * until waits for `p` inside a generator task, and the wait is interrupted when the task's context
  * is cancelled: `const v = yield* until(p)` gives `p`'s value, throws its rejection, or throws
- * `ctx.err` at once on cancel. A promise abandoned that way may still reject later; that rejection
- * is handled, never reported as unhandled. (A plain `yield p` would not do: an async generator
+ * `ctx.err` on cancel. A wait that began before the cancel and whose `p` had settled by then gets
+ * `p`'s outcome: a lock just granted or a value just received reaches the task, which meets the
+ * cancellation at its next `yield`. A wait begun after the cancel throws it. A promise abandoned on
+ * cancel may still reject later; that rejection is handled, never reported as unhandled. One that
+ * fulfils later is dropped, so when the value is a resource to give back, wait on an operation that
+ * `ctx` itself cancels (`mu.lock(ctx)`), or simply `await` it. (A plain `yield p` would not do: an async generator
  * awaits what it yields before the driver sees it, so that wait cannot be interrupted.)
  *
  * @example
@@ -157,28 +173,36 @@ const now: () => number =
 
 type Step = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Races `p` against the context: settles with p's outcome, or with ctx.err if cancelled first. */
+/**
+ * Races `p` against the context: settles with p's outcome, or with ctx.err if cancelled before `p`
+ * settled (counting a settlement whose reaction was already queued when the cancel came).
+ */
 function race(ctx: Context, p: PromiseLike<unknown>, label: string): Promise<Step> {
   return new Promise<Step>((resolve) => {
     let done = false;
-    const sub = subscribe(ctx, (error) => {
+    let sub: Sub | null = null;
+    const settle = (step: Step): void => {
+      if (done) return;
       done = true;
-      resolve({ ok: false, error });
-    }, label);
-    // Handlers are attached at once, so a promise abandoned by cancellation that rejects later
-    // is already handled and never reported as unhandled.
+      sub?.off();
+      resolve(step);
+    };
+    // Attached first, and at once: a promise that has already settled queues its reaction now,
+    // ahead of any cancellation's (below), and one abandoned by cancellation that rejects later is
+    // already handled, never reported as unhandled.
     Promise.resolve(p).then(
-      (value) => {
-        if (done) return;
-        sub?.off();
-        resolve({ ok: true, value });
-      },
-      (error: unknown) => {
-        if (done) return;
-        sub?.off();
-        resolve({ ok: false, error });
-      },
+      (value) => settle({ ok: true, value }),
+      (error: unknown) => settle({ ok: false, error }),
     );
+    // A cancellation decides one microtask later, behind a settlement already queued: a value that
+    // was ready — a lock just granted, a value just received — reaches the task instead of being
+    // dropped with nobody to release or take it. The task meets the cancellation at its next yield.
+    const cancelled = (error: Error): void => {
+      void Promise.resolve().then(() => settle({ ok: false, error }));
+    };
+    const err = ctx.err;
+    if (err !== undefined) cancelled(err);
+    else sub = subscribe(ctx, cancelled, label);
   });
 }
 
@@ -195,29 +219,48 @@ function isIterator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> 
 
 /** The hint for a task that yielded something the driver does not take. */
 function badYield(y: unknown): TypeError {
-  const hint = isIterator(y) ? "; to wait for a generator, delegate with yield* until(...)" : "";
+  let hint = "";
+  try {
+    // An async generator's yield awaits a promise before the driver sees it, so none arrives here.
+    if (isIterator(y)) {
+      hint = Object.getPrototypeOf(y) === untilGen.prototype
+        ? "; write yield* until(...), with the star"
+        : "; to run a generator inside this task, delegate to it with yield*";
+    }
+  } catch {
+    // A value that cannot be inspected gets no hint; the error still names it.
+  }
   return new TypeError(
     `runTask: a task may only yield nothing (a checkpoint) or delegate with yield* until(promise), received ${describe(y)}${hint}`,
   );
+}
+
+/** Whether `error` is, or wraps, the cancellation of `ctx` (its err or its cause). */
+function isCancellation(ctx: Context, error: unknown): boolean {
+  const err = ctx.err;
+  return err !== undefined && (errorIs(error, err) || errorIs(error, cause(ctx)));
 }
 
 /** Drives a generator task to completion; see runTask for the protocol. */
 async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown>, rec: TaskRecord): Promise<unknown> {
   let step: Step = { ok: true, value: undefined };
   let slice = now();
+  // Whether the driver has thrown the cancellation into the generator (at a yield or an until).
+  let told = false;
   for (;;) {
     let r: IteratorResult<unknown, unknown>;
     rec.state = "running";
+    if (!step.ok && !told) told = isCancellation(ctx, step.error);
     try {
       r = await (step.ok ? gen.next(step.value) : gen.throw(step.error));
     } catch (error) {
-      // Cleanup that threw while a cancellation was in flight — met at a yield or at a ctx-aware
-      // await inside the task — keeps both, like `using` does; the task's own rethrow of the
-      // cancellation (or of the cause a fetch-style API rejects with) passes through.
+      // Cleanup that threw after the driver told the task of the cancellation keeps both, like
+      // `using` does; the task's own rethrow of the cancellation (or of the cause a fetch-style API
+      // rejects with) passes through. So does an error the task threw before it was told — its own
+      // failure while a cancel raced it, or after a wait of its own saw the cancel, as an async
+      // function's would: wrapped, `errorIs(err, Canceled)` would hide a real failure.
       const cancellation = ctx.err;
-      if (cancellation !== undefined && !errorIs(error, cancellation) && !errorIs(error, cause(ctx))) {
-        throw suppressed(error, cancellation);
-      }
+      if (told && cancellation !== undefined && !isCancellation(ctx, error)) throw suppressed(error, cancellation);
       throw error;
     }
     if (r.done === true) return r.value;
@@ -230,13 +273,16 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       slice = now();
     }
     const err = ctx.err;
-    if (err !== undefined) step = { ok: false, error: err };
-    else if (y === undefined) step = { ok: true, value: undefined };
-    else if (y instanceof Until) {
+    if (y instanceof Until && (err === undefined || cancelledSince(ctx, y))) {
+      // Raced even when the context was cancelled after the wait began, while the generator was
+      // on its way here: what `p` already holds — a lock granted just before — is delivered first.
+      // A wait begun after the cancel throws it, as every yield does.
       rec.state = `until(${describe(y.promise)})`;
       // The task's own line in dump() already says what it waits for: the sub stays unlabelled.
       step = await race(ctx, y.promise, "");
-    } else step = { ok: false, error: badYield(y) };
+    } else if (err !== undefined) step = { ok: false, error: err };
+    else if (y === undefined) step = { ok: true, value: undefined };
+    else step = { ok: false, error: badYield(y) };
   }
 }
 
@@ -251,7 +297,8 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
  * few milliseconds); `const v = yield* until(p)` is a wait that cancellation interrupts; yielding
  * anything else throws a TypeError into the generator. Cancellation is thrown, level-triggered:
  * once `ctx` is cancelled, the `yield` the task is paused at throws `ctx.err`, and so does every
- * later one, so cleanup that must wait uses `await`, never `yield`. runTask settles only after the
+ * later one (save an `until` whose promise had settled before the cancel, see {@link until}), so
+ * cleanup that must wait uses `await`, never `yield`. runTask settles only after the
  * generator has finished: it rejects with `ctx.err`, or with a `SuppressedError` whose `error` is
  * what cleanup threw and whose `suppressed` is the cancellation, or resolves with the value if the
  * task caught the cancellation and returned.
@@ -307,27 +354,48 @@ export function startTask<T>(c: Context, task: Task<T>, name: string | undefined
  * (a cancelled context, a plain value, a synchronous throw), else with one promise reaction, no
  * promise of its own. `ok` and `fail` must not throw. For `run` and `race`, which start many
  * tasks and would otherwise pay a promise per task for nothing.
+ *
+ * Returns the promise whose reaction will report, or undefined when the outcome was reported
+ * already: a caller can attach a reaction of its own to learn whether it had settled by some point.
  */
-export function watchTask<T>(c: Context, task: Task<T>, name: string | undefined, ok: (value: T) => void, fail: (error: unknown) => void): void {
+export function watchTask<T>(
+  c: Context,
+  task: Task<T>,
+  name: string | undefined,
+  ok: (value: T) => void,
+  fail: (error: unknown) => void,
+): Promise<unknown> | undefined {
   const err = c.err;
-  if (err !== undefined) return fail(err);
+  if (err !== undefined) return void fail(err);
   let out: T | PromiseLike<T> | AsyncGenerator<unknown, T, unknown>;
   try {
     out = task(c);
   } catch (e) {
-    return fail(e);
+    return void fail(e);
   }
-  if (out === null || (typeof out !== "object" && typeof out !== "function")) return ok(out);
-  let p: PromiseLike<unknown>;
+  if (out === null || (typeof out !== "object" && typeof out !== "function")) return void ok(out);
+  let p: Promise<unknown>;
   let rec: TaskRecord;
-  if (isIterator(out)) {
+  let generator: boolean;
+  let thenable: boolean;
+  let native = false;
+  try {
+    generator = isIterator(out);
+    thenable = !generator && typeof (out as PromiseLike<T>).then === "function";
+    if (thenable) native = out instanceof Promise;
+  } catch (e) {
+    // What the task returned cannot even be looked at (a revoked Proxy, a `then` getter that
+    // throws): that is the task's failure, reported like a synchronous throw.
+    return void fail(e);
+  }
+  if (generator) {
     rec = new TaskRecord(task as Task<unknown>, name, c, true);
-    p = drive(c, out, rec);
-  } else if (typeof (out as PromiseLike<T>).then === "function") {
+    p = drive(c, out as AsyncGenerator<unknown, T, unknown>, rec);
+  } else if (thenable) {
     rec = new TaskRecord(task as Task<unknown>, name, c, false);
     // A foreign thenable goes through Promise.resolve, which also guards against a throwing then.
-    p = out instanceof Promise ? out : Promise.resolve(out as PromiseLike<T>);
-  } else return ok(out as T);
+    p = native ? (out as Promise<T>) : Promise.resolve(out as PromiseLike<T>);
+  } else return void ok(out as T);
   p.then(
     (v) => {
       rec.end();
@@ -338,4 +406,5 @@ export function watchTask<T>(c: Context, task: Task<T>, name: string | undefined
       fail(e);
     },
   );
+  return p;
 }

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { Canceled, background, runTask, until, withCancel } from "@tether/core";
+import { Channel, Mutex, Semaphore } from "@tether/sync";
+
+/** Resolves after every queued microtask and one macrotask turn have run. */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+// A generator task may wrap a wait in `yield* until(...)`. A hand-over that lands in the same
+// synchronous turn as the task's cancel fulfilled the wait's promise first: the lock, permits or
+// value must reach the task, or nobody would ever release or receive them.
+describe("sync waits inside yield* until()", () => {
+  it("yield* until(mu.lock(ctx)) keeps a lock handed over in the same turn as the cancel, and releases it", async () => {
+    const mu = new Mutex();
+    const holder = await mu.lock(background());
+    const [ctx, cancel] = withCancel(background());
+    const log: string[] = [];
+    const task = runTask(ctx, async function* () {
+      using _ = yield* until(mu.lock(ctx));
+      log.push("got the lock");
+      yield;
+    });
+    await turn();
+    holder[Symbol.dispose]();
+    cancel();
+    await expect(task).rejects.toBe(Canceled);
+    expect(log).toEqual(["got the lock"]);
+    expect(mu.locked).toBe(false);
+  });
+
+  it("yield* until(sem.acquire(ctx, n)) keeps permits granted in the same turn as the cancel, and gives them back", async () => {
+    const sem = new Semaphore(2);
+    sem.tryAcquire(2);
+    const [ctx, cancel] = withCancel(background());
+    const task = runTask(ctx, async function* () {
+      using _ = yield* until(sem.acquire(ctx, 2));
+      yield;
+    });
+    await turn();
+    sem.release(2);
+    cancel();
+    await expect(task).rejects.toBe(Canceled);
+    expect(sem.available).toBe(2);
+  });
+
+  it("yield* until(ch.recv(ctx)) gets a value delivered in the same turn as the cancel", async () => {
+    const ch = new Channel<string>();
+    const [ctx, cancel] = withCancel(background());
+    const got: unknown[] = [];
+    const task = runTask(ctx, async function* () {
+      const r = yield* until(ch.recv(ctx));
+      got.push(r.value);
+    });
+    await turn();
+    expect(ch.trySend("payload")).toBe(true);
+    cancel();
+    await task;
+    expect(got).toEqual(["payload"]);
+  });
+});
