@@ -8,8 +8,10 @@ const DEPTH = 16;
  * rejects with it, or `ctx.err`, itself or wrapped by the task in errors of its own through
  * `.cause` (`throw new Error("step failed", { cause: e })`).
  *
- * The cause is matched only as it is: a group's cause is usually its first failure, and a
- * sibling's own error may well wrap the same upstream failure without being an echo. Only `.cause`
+ * The cause is matched only as it is, or inside the `AbortError` that Node's signal-aware APIs
+ * reject with (`{ name: "AbortError", cause: signal.reason }`): a group's cause is usually its
+ * first failure, and a sibling's own error may well wrap the same upstream failure without being
+ * an echo. Only `.cause`
  * is followed, not a SuppressedError's parts: the one a task's cleanup failure is reported in also
  * carries the cancellation, and that failure must count. False while `ctx` is not cancelled, so
  * call it as the error arrives. It never throws: an error whose `.cause` getter throws, or a
@@ -21,7 +23,11 @@ export function isEcho(error: unknown, ctx: Context): boolean {
   try {
     const err = ctx.err;
     if (err === undefined) return false;
-    if (error === cause(ctx)) return true;
+    const why = cause(ctx);
+    if (error === why) return true;
+    // Node's signal-aware APIs (timers/promises, events.once, streams) reject with an AbortError
+    // whose cause is the signal's reason: the cancellation itself, not a failure of the task.
+    if (error instanceof Error && error.name === "AbortError" && error.cause === why) return true;
     let e = error;
     for (let i = 0; i < DEPTH; i++) {
       if (e === err) return true;

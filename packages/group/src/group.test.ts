@@ -122,6 +122,21 @@ describe("Group", () => {
     await expect(leave()).rejects.toBe(real);
   });
 
+  it("Group.errors leaves out a sibling's AbortError whose cause is the group's cancellation, as Node's timers reject with", async () => {
+    const { setTimeout: delay } = await import("node:timers/promises");
+    const g = new Group(background());
+    const real = new Error("real failure");
+    g.go(async () => {
+      await Promise.resolve();
+      throw real;
+    });
+    g.go(async (ctx) => {
+      await delay(60_000, undefined, { signal: ctx.signal });
+    });
+    await expect(g.wait()).rejects.toBe(real);
+    expect(g.errors).toEqual([real]);
+  });
+
   it("Group with failFast: false keeps siblings running and reports every failure in errors", async () => {
     const g = new Group(background(), { failFast: false });
     const e1 = new Error("one");
@@ -236,6 +251,7 @@ describe("Group", () => {
     expect(() => new Group(background(), { limit: 1.5 })).toThrow(RangeError);
     expect(() => new Group(background(), { limit: "2" as never })).toThrow(TypeError);
     expect(() => new Group(background(), { failFast: "yes" as never })).toThrow(/failFast must be a boolean/);
+    expect(() => new Group(background(), { failFast: null as never })).toThrow(/Group: failFast must be a boolean, received null/);
     expect(() => new Group(null as never)).toThrow(/Group: parent must be a Context, received null/);
     const g = new Group(background());
     expect(() => g.go(42 as never)).toThrow(/Group.go: task must be a function, received 42/);

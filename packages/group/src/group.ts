@@ -138,7 +138,7 @@ export class Group implements AsyncDisposable {
     if (options.name !== undefined && typeof options.name !== "string") {
       throw new TypeError(`Group: name must be a string, received ${describe(options.name)}`);
     }
-    const ff = options.failFast ?? true;
+    const ff = options.failFast === undefined ? true : options.failFast;
     if (typeof ff !== "boolean") throw new TypeError(`Group: failFast must be a boolean, received ${describe(ff)}`);
     this.#failFast = ff;
     [this.ctx, this.#cancel] = withCancelCause(p);

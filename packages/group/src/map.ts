@@ -93,7 +93,9 @@ export async function map<T, R>(
 ): Promise<R[]> {
   const c = asContext(ctx, "map", "ctx");
   if (items === null || typeof (items as Partial<Iterable<T>>)?.[Symbol.iterator] !== "function") {
-    throw new TypeError(`map: items must be iterable, received ${describe(items)}`);
+    const isAsync = typeof (items as Partial<AsyncIterable<T>> | undefined)?.[Symbol.asyncIterator] === "function";
+    const hint = isAsync ? " (an async iterable is not one: collect it into an array first, or feed a Group from it)" : "";
+    throw new TypeError(`map: items must be iterable${hint}, received ${describe(items)}`);
   }
   asFunction(fn, "map", "fn");
   if (options === null || typeof options !== "object") throw new TypeError(`map: options must be an object, received ${describe(options)}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { Canceled, type Context, DeadlineExceeded, background, sleep, until, withCancel, withCancelCause, withTimeout } from "@tether/core";
-import { map, race } from "@tether/group";
+import { map, race, run } from "@tether/group";
 
 describe("race()", () => {
   it("race() resolves with the first to fulfil after the losers were cancelled and their finally ran", async () => {
@@ -126,6 +126,12 @@ describe("map()", () => {
 
   it("map() rejects bad arguments naming them", async () => {
     await expect(map(background(), 5 as never, () => 1)).rejects.toThrow(/map: items must be iterable, received 5/);
+    const pages = (async function* () {
+      yield 1;
+    })();
+    await expect(map(background(), pages as never, () => 1)).rejects.toThrow(
+      /map: items must be iterable \(an async iterable is not one: .*\), received <AsyncGenerator>/,
+    );
     await expect(map(background(), [], null as never)).rejects.toThrow(/map: fn must be a function, received null/);
     await expect(map(background(), [], () => 1, { limit: -1 })).rejects.toThrow(/map: limit must be a whole number/);
   });
@@ -256,5 +262,72 @@ describe("race() and its losers' cleanup", () => {
       (e: unknown) => e,
     );
     expect((err as { error?: unknown }).error).toBe(broken);
+  });
+
+  it("race() resolves with the winner when a loser had failed on its own before the win, reported after it", async () => {
+    const own = new Error("primary returned 503");
+    // Both settle before race looks: the win is reported first only because it was listed first.
+    await expect(
+      race(
+        background(),
+        async () => "replica",
+        async () => {
+          throw own;
+        },
+      ),
+    ).resolves.toBe("replica");
+    await expect(
+      race(
+        background(),
+        () => "replica",
+        () => {
+          throw own;
+        },
+      ),
+    ).resolves.toBe("replica");
+  });
+
+  it("race() still rejects with a loser's failure that came after the win's cancel without echoing it", async () => {
+    const broken = new Error("could not close the connection");
+    const loser = async (c: Context): Promise<string> => {
+      await sleep(c, 60_000).catch(() => undefined);
+      throw broken;
+    };
+    await expect(race(background(), loser, async () => "winner")).rejects.toBe(broken);
+  });
+});
+
+describe("run() and race() with a task whose value cannot be inspected", () => {
+  const strict = (): object =>
+    new Proxy(
+      {},
+      {
+        get(_t, key) {
+          throw new Error(`unknown config key ${String(key)}`);
+        },
+      },
+    );
+
+  it("run() counts the task as failed and settles only after its siblings finished", async () => {
+    const log: string[] = [];
+    const sibling = async (c: Context): Promise<void> => {
+      try {
+        await sleep(c, 60_000);
+      } finally {
+        await sleep(background(), 1);
+        log.push("sibling finished");
+      }
+    };
+    const err = await run(background(), sibling, strict).catch((e: unknown) => e);
+    log.push("run settled");
+    expect((err as Error).message).toBe("unknown config key then");
+    expect(log).toEqual(["sibling finished", "run settled"]);
+  });
+
+  it("race() starts every task and lets a later one win when an earlier one's value cannot be inspected", async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    await expect(race(background(), () => proxy, async () => "second")).resolves.toBe("second");
+    await expect(race(background(), strict, async () => "second")).resolves.toBe("second");
   });
 });

@@ -38,30 +38,46 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   // wraps a sentinel may be reporting its own attempt's timeout. Either kind is kept.
   let echoes = 0;
   let winner: { value: unknown } | undefined;
-  let lateFailure: { error: unknown } | undefined;
+  // The promises being watched, until each reports; and which losers had already settled when the
+  // win came, so failed on their own rather than in the cleanup the win's cancel started.
+  const watched = new Array<Promise<unknown> | undefined>(n);
+  const settledFirst = new Array<boolean>(n).fill(false);
+  // Losers whose failure, not the cancellation the win sent, arrived after the win, in order.
+  const late: { i: number; error: unknown }[] = [];
   let left = n;
+  const win = (value: unknown): void => {
+    winner = { value };
+    // A reaction attached to an already-settled promise is queued at once, ahead of the marker
+    // queued after them; one that settles in the cancel below, or later, comes after the marker.
+    let marked = false;
+    for (let j = 0; j < n; j++) {
+      const p = watched[j];
+      if (p === undefined) continue;
+      const probe = (): void => {
+        if (!marked) settledFirst[j] = true;
+      };
+      p.then(probe, probe);
+    }
+    void Promise.resolve().then(() => (marked = true));
+    cancel();
+  };
   try {
     await new Promise<void>((resolve) => {
       for (let i = 0; i < n; i++) {
-        watchTask(
+        watched[i] = watchTask(
           child,
           tasks[i] as Task<unknown>,
           undefined,
           (value) => {
-            if (winner === undefined) {
-              winner = { value };
-              cancel();
-            }
+            watched[i] = undefined;
+            if (winner === undefined) win(value);
             if (--left === 0) resolve();
           },
           (error: unknown) => {
+            watched[i] = undefined;
             errors[i] = error;
             if (isBareEcho(error, c)) echoes++;
-            // A loser that fails with anything but the cancellation the win sent it failed in
-            // its cleanup: like a failing dispose after a successful `using` body, that fails race.
-            if (winner !== undefined && lateFailure === undefined && !isEcho(error, child)) {
-              lateFailure = { error };
-            }
+            if (winner !== undefined && !isEcho(error, child)) late.push({ i, error });
             if (--left === 0) resolve();
           },
         );
@@ -76,6 +92,11 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
     if (err !== undefined && echoes === n) throw err;
     throw new AggregateError(errors, "race: every task failed");
   }
-  if (lateFailure !== undefined) throw lateFailure.error;
+  // A loser that fails with anything but the cancellation the win sent it failed in its cleanup:
+  // like a failing dispose after a successful `using` body, that fails race. One that had failed
+  // before the win, its failure merely reported after it, was an attempt that lost, as in
+  // Promise.any. Every probe has run by now: each was queued with its promise's report, before
+  // the outer promise could resume this function.
+  for (const { i, error } of late) if (!settledFirst[i]) throw error;
   return winner.value as TaskResult<T[number]>;
 }
