@@ -371,3 +371,14 @@ describe("Channel", () => {
     expect(ch.tryRecv()).toBeUndefined();
   });
 });
+
+describe("Channel.capacity", () => {
+  it("Channel.capacity cannot be assigned at run time", () => {
+    const ch = new Channel<number>(1);
+    expect(() => {
+      (ch as { capacity: number }).capacity = 2;
+    }).toThrow(TypeError);
+    expect(ch.capacity).toBe(1);
+    expect([ch.trySend(1), ch.trySend(2)]).toEqual([true, false]);
+  });
+});

@@ -55,8 +55,8 @@ const sendLabel = (): string => "Channel.send";
  * ```
  */
 export class Channel<T> implements AsyncIterable<T> {
-  /** How many values the buffer holds; 0 for an unbuffered (rendezvous) channel. */
-  readonly capacity: number;
+  /** @internal The capacity; behind a getter so that no assignment can change it. */
+  readonly _cap: number;
   /** @internal The buffer; null when unbuffered. Never non-empty while receivers wait. */
   readonly _buf: Ring<T> | null;
   /** @internal Receivers waiting: only while the buffer is empty and no sender waits. */
@@ -72,8 +72,13 @@ export class Channel<T> implements AsyncIterable<T> {
    * @throws TypeError when `capacity` is not a number; RangeError when it is not a whole number ≥ 0.
    */
   constructor(capacity = 0) {
-    this.capacity = checkWhole(capacity, 0, "Channel", "capacity");
+    this._cap = checkWhole(capacity, 0, "Channel", "capacity");
     this._buf = capacity > 0 ? new Ring<T>() : null;
+  }
+
+  /** How many values the buffer holds; 0 for an unbuffered (rendezvous) channel. */
+  get capacity(): number {
+    return this._cap;
   }
 
   /** The number of values buffered right now, always 0 for an unbuffered channel. */
@@ -284,7 +289,7 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /** @internal Whether a send would complete now (or fail because the channel is closed). */
   _canSend(): boolean {
-    return this._closed || this._recvq.head !== null || (this._buf !== null && this._buf.length < this.capacity);
+    return this._closed || this._recvq.head !== null || (this._buf !== null && this._buf.length < this._cap);
   }
 
   /** @internal Delivers or buffers `v` if possible without waiting. */
@@ -296,7 +301,7 @@ export class Channel<T> implements AsyncIterable<T> {
       return DONE;
     }
     const b = this._buf;
-    if (b !== null && b.length < this.capacity) {
+    if (b !== null && b.length < this._cap) {
       b.push(v);
       return DONE;
     }

@@ -1,17 +1,28 @@
+import { suppressed } from "@tether/core/internal";
+
 /**
  * Awaits a hold (a lock, read lock or permits), runs `fn` under it and releases it however `fn`
  * ends: with a value, a rejection or a synchronous throw. Nothing is released when the hold was
- * never granted, because the first `await` rejects before the `try`.
+ * never granted, because the first `await` rejects before the `try`. When both `fn` and the
+ * release fail, it rejects with a `SuppressedError` carrying both, as `using` would.
  *
  * @internal
  */
 export async function runHeld<T>(hold: Promise<Disposable>, fn: () => T | PromiseLike<T>): Promise<T> {
   const held = await hold;
+  let result: T;
   try {
-    return await fn();
-  } finally {
-    held[Symbol.dispose]();
+    result = await fn();
+  } catch (error) {
+    try {
+      held[Symbol.dispose]();
+    } catch (releaseError) {
+      throw suppressed(releaseError, error);
+    }
+    throw error;
   }
+  held[Symbol.dispose]();
+  return result;
 }
 
 /**

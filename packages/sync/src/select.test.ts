@@ -246,6 +246,7 @@ describe("select", () => {
     await ticks(1);
     expect(sel.error).toBeInstanceOf(ChannelClosedError);
     expect((sel.error as ChannelClosedError).value).toBe(8);
+    expect((sel.error as Error).message).toBe("select: cases[0] sends on a channel closed while the select waited");
     expect(other.waiting).toBe(0);
   });
 

@@ -258,8 +258,13 @@ class SelectOp implements Waiter {
   _done(value: unknown): void {
     this._sel._end(this, null, value);
   }
+  /** Only a close fails an op (a cancel ends the whole select): the error names the select's case. */
   _fail(err: Error): void {
-    this._sel._end(this, err);
+    const named =
+      err instanceof ChannelClosedError
+        ? new ChannelClosedError(`select: cases[${this._index}] sends on a channel closed while the select waited`, this._data)
+        : err;
+    this._sel._end(this, named);
   }
   _gone(): boolean {
     const err = this._sel._ctx.err;

@@ -178,3 +178,14 @@ describe("Semaphore", () => {
     sem.release(3);
   });
 });
+
+describe("Semaphore.size", () => {
+  it("Semaphore.size cannot be assigned at run time, so no permits can be invented", () => {
+    const sem = new Semaphore(1);
+    expect(() => {
+      (sem as { size: number }).size = 3;
+    }).toThrow(TypeError);
+    expect(sem.size).toBe(1);
+    expect(() => sem.tryAcquire(3)).toThrow(RangeError);
+  });
+});

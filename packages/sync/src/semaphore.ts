@@ -51,8 +51,8 @@ const acquireLabel = (n: unknown): string => `Semaphore.acquire(${String(n)})`;
  * ```
  */
 export class Semaphore {
-  /** The number of permits the semaphore was made with. */
-  readonly size: number;
+  /** @internal The number of permits; behind a getter so that no assignment can change it. */
+  readonly _size: number;
   /** @internal Permits held now: 0 ≤ `_cur` ≤ `size`. */
   _cur = 0;
   /** @internal Waiters; `_data` is each one's weight. The head never fits in what is free. */
@@ -64,12 +64,17 @@ export class Semaphore {
    * @throws TypeError when `size` is not a number; RangeError when it is not a whole number ≥ 1.
    */
   constructor(size: number) {
-    this.size = checkWhole(size, 1, "Semaphore", "size");
+    this._size = checkWhole(size, 1, "Semaphore", "size");
+  }
+
+  /** The number of permits the semaphore was made with. */
+  get size(): number {
+    return this._size;
   }
 
   /** The number of permits free right now. */
   get available(): number {
-    return this.size - this._cur;
+    return this._size - this._cur;
   }
 
   /** How many `acquire` calls are queued. */
@@ -107,7 +112,7 @@ export class Semaphore {
     this._checkWeight(n, "Semaphore.acquire");
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
-    if (this.size - this._cur >= n && this._q.size === 0) {
+    if (this._size - this._cur >= n && this._q.size === 0) {
       this._cur += n;
       return Promise.resolve(new Permits(this, n));
     }
@@ -128,7 +133,7 @@ export class Semaphore {
    */
   tryAcquire(n = 1): boolean {
     this._checkWeight(n, "Semaphore.tryAcquire");
-    if (this.size - this._cur < n || this._q.size !== 0) return false;
+    if (this._size - this._cur < n || this._q.size !== 0) return false;
     this._cur += n;
     return true;
   }
@@ -180,7 +185,7 @@ export class Semaphore {
   _grant(): void {
     for (let w = this._q.head; w !== null; w = this._q.head) {
       const n = w._data as number;
-      if (this.size - this._cur < n) return;
+      if (this._size - this._cur < n) return;
       this._cur += n;
       this._q.remove(w);
       w._done(new Permits(this, n));
@@ -189,13 +194,13 @@ export class Semaphore {
 
   private _checkWeight(n: unknown, fn: string): void {
     checkWhole(n, 1, fn, "n");
-    if ((n as number) > this.size) {
+    if ((n as number) > this._size) {
       throw new RangeError(`${fn}: n must be at most the semaphore's size ${this.size}, received ${describe(n)}`);
     }
   }
 
   /** Describes the state for logs and debuggers, e.g. `Semaphore(2/5 free, 1 waiting)`. */
   toString(): string {
-    return `Semaphore(${this.size - this._cur}/${this.size} free, ${this._q.size} waiting)`;
+    return `Semaphore(${this._size - this._cur}/${this.size} free, ${this._q.size} waiting)`;
   }
 }
