@@ -1,6 +1,6 @@
 // Extracts every ```ts block from the TSDoc `@example`s of the published packages' sources and
-// from the packages' README files into .vitest/doc-examples/, so that `tsc -p tsconfig.check.json`
-// type-checks them and test/doc-examples.test.ts runs them. A README block that starts with the
+// from the README files (the packages' and the repository's) into .vitest/doc-examples/, so that
+// `tsc -p tsconfig.check.json` type-checks them and test/doc-examples.test.ts runs them. A README block that starts with the
 // line `// not run` is skipped (for fragments that need a server or a user's own functions).
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -48,6 +48,12 @@ export function collect() {
         found.push({ name: `${pkg}-README-L${lineOf(text, at)}`, source: `${relative(root, readme)}:${lineOf(text, at)}`, code });
       }
     }
+  }
+  const top = join(root, "README.md");
+  const text = readFileSync(top, "utf8");
+  for (const { code, at } of fences(text)) {
+    if (code.startsWith("// not run")) continue;
+    found.push({ name: `root-README-L${lineOf(text, at)}`, source: `README.md:${lineOf(text, at)}`, code });
   }
   return found;
 }
