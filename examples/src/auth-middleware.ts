@@ -140,6 +140,7 @@ export async function main(): Promise<void> {
     ["Basic scheme", "Basic YWRhOnB3"],
     ["malformed token", "Bearer not-a-token"],
     ["forged signature", `Bearer ${issueToken("another-secret", { userId: "eve", scopes: ["admin"], exp: Date.now() + 60_000 })}`],
+    ["expired token", `Bearer ${issueToken(secret, { userId: "ada", scopes: ["read"], exp: Date.now() - 1_000 })}`],
     ["valid token", `Bearer ${good}`],
   ];
   try {

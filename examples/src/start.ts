@@ -2,7 +2,7 @@
  * The examples' runner: `pnpm --filter @tether/examples start <name> [args…]` imports
  * `./<name>.js` from dist and runs its `main`. It builds nothing: run `pnpm build` first.
  */
-import { type Main, runMain } from "./lib/main.js";
+import { type Main, runIfMain } from "./lib/main.js";
 
 /** Every runnable example, by the name the runner takes. */
 export const EXAMPLES = [
@@ -25,12 +25,18 @@ export const EXAMPLES = [
 
 export async function start(args: readonly string[]): Promise<number | void> {
   const [name, ...rest] = args;
-  if (name === undefined || !(EXAMPLES as readonly string[]).includes(name)) {
-    console.error(`usage: start <example> [args…]\nexamples: ${EXAMPLES.join(", ")}`);
+  const usage = `usage: start <example> [args…]\nexamples: ${EXAMPLES.join(", ")}`;
+  // Asked for the list: that is an answer, not an error.
+  if (name === undefined || name === "--help") {
+    console.log(usage);
+    return 0;
+  }
+  if (!(EXAMPLES as readonly string[]).includes(name)) {
+    console.error(`start: no example named ${JSON.stringify(name)}\n${usage}`);
     return 2;
   }
   const mod = (await import(name === "demo" ? "./demo/main.js" : `./${name}.js`)) as { main: Main };
   return await mod.main(rest);
 }
 
-runMain(start, process.argv.slice(2));
+runIfMain(import.meta.url, start);

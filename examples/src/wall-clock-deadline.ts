@@ -8,7 +8,7 @@
  * an earlier deadline wins (the child keeps the parent's and arms no timer of its own); and a
  * scheduler can refuse up front to start work when too little of the window is left.
  */
-import { type Context, background, cause, sleep, withDeadline } from "@tether/core";
+import { type Context, background, cause, sleep, withDeadline, withTimeout } from "@tether/core";
 import { runIfMain } from "./lib/main.js";
 
 /** The cause when a job's window closes. */
@@ -70,6 +70,15 @@ export async function main(): Promise<void> {
   const soon = new Date(Date.now() + 250);
   const a = await runBatchesUntil(background(), soon, batches, 100);
   console.log(`window ending ${soon.toISOString()}: done ${a.done.join(", ")}; stopped by: ${String(a.stoppedBy)}`);
+  // The caller's own deadline comes first: the later wall-clock time cannot extend it.
+  const [caller, release] = withTimeout(background(), 150);
+  try {
+    const late = new Date(Date.now() + 60_000);
+    const c = await runBatchesUntil(caller, late, batches, 100);
+    console.log(`window ending ${late.toISOString()} under a caller's 150 ms: done ${c.done.join(", ")}; stopped by: ${String(c.stoppedBy)}`);
+  } finally {
+    release();
+  }
   const past = new Date(Date.now() - 60_000);
   const b = await runBatchesUntil(background(), past, batches, 100);
   console.log(`window that ended ${past.toISOString()}: done ${b.done.length} batches; stopped by: ${String(b.stoppedBy)}`);

@@ -21,8 +21,27 @@ function int(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
-export async function main(args: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
+export const USAGE = `usage: demo [options]
+  --pages N      pages to fetch (default 300)
+  --limit N      requests at a time (default 16)
+  --timeout MS   per-request timeout (default 250)
+  --deadline MS  overall deadline (default 8000)
+  --seed N       seed of the server's slow pages and failures
+  --no-fatal     no 401 page, so the run is not stopped by a fatal error
+  --help         print this and exit`;
+
+function parse(args: readonly string[]): ReturnType<typeof parseOptions> | undefined {
+  try {
+    return parseOptions(args);
+  } catch (err) {
+    // An unknown option or a missing value: say so and show the usage, not a stack trace.
+    console.error(`demo: ${(err as Error).message}\n${USAGE}`);
+    return undefined;
+  }
+}
+
+function parseOptions(args: readonly string[]) {
+  return parseArgs({
     args: [...args],
     options: {
       pages: { type: "string" },
@@ -31,8 +50,19 @@ export async function main(args: readonly string[]): Promise<number> {
       deadline: { type: "string" },
       seed: { type: "string" },
       "no-fatal": { type: "boolean" },
+      help: { type: "boolean" },
     },
   });
+}
+
+export async function main(args: readonly string[]): Promise<number> {
+  const parsed = parse(args);
+  if (parsed === undefined) return 2;
+  const { values } = parsed;
+  if (values.help === true) {
+    console.log(USAGE);
+    return 0;
+  }
   const interrupt = new AbortController();
   const onSigint = (): void => interrupt.abort(new InterruptedError());
   process.once("SIGINT", onSigint);

@@ -18,8 +18,29 @@ export const live = {
   waiters: 0,
 };
 
-/** @internal */
-export type LiveCounts = { -readonly [K in keyof typeof live]: number };
+/**
+ * LiveCounts is what `liveCounts()` returns: how many of each resource Tether holds right now.
+ * Every count is 0 once all work has ended and every context has been cancelled.
+ *
+ * @example
+ * ```ts
+ * import { liveCounts, type LiveCounts } from "@tether/core/testing";
+ * const counts: LiveCounts = liveCounts();
+ * console.assert(Object.values(counts).every((n) => n === 0));
+ * ```
+ */
+export type LiveCounts = {
+  /** Contexts with children or subscribers linked to them. */
+  nodesWithChildren: number;
+  /** `abort` listeners Tether added to signals it does not own. */
+  foreignListeners: number;
+  /** Timers armed for deadlines and sleeps, not yet fired or cleared. */
+  timers: number;
+  /** Tasks started by `runTask` (or a group) that have not settled. */
+  tasks: number;
+  /** Waits queued on a sync primitive: lock, semaphore, channel, wait group. */
+  waiters: number;
+};
 
 /**
  * Debug hooks, unset unless a debug or testing feature turned them on (trace, leak tracking), so

@@ -1,7 +1,7 @@
 import { describe } from "./context.js";
 import { CancelNode } from "./node.js";
 import { addHooks } from "./counters.js";
-import { captureStack, userFrames } from "./debug.js";
+import { captureStack, userFrames } from "./stack.js";
 
 /**
  * LeakReport describes a context whose cancel function was dropped before the context was
