@@ -124,7 +124,9 @@ function cancelledSince(ctx: Context, u: Until): boolean {
  * cancellation at its next `yield`. A wait begun after the cancel throws it. A promise abandoned on
  * cancel may still reject later; that rejection is handled, never reported as unhandled. One that
  * fulfils later is dropped, so when the value is a resource to give back, wait on an operation that
- * `ctx` itself cancels (`mu.lock(ctx)`), or simply `await` it. (A plain `yield p` would not do: an async generator
+ * `ctx` itself cancels (`mu.lock(ctx)`), or simply `await` it. For the same reason, run a child
+ * task with `yield* child(ctx)` or `await runTask(ctx, child)`, not `until(runTask(...))`: abandoned
+ * on cancel, the child's cleanup could outlive this task. (A plain `yield p` would not do: an async generator
  * awaits what it yields before the driver sees it, so that wait cannot be interrupted.)
  *
  * @example
