@@ -446,3 +446,34 @@ describe("yield* until() when the cancel and the settlement meet", () => {
     await expect(p).rejects.toBe(Canceled);
   });
 });
+
+describe("yield* until() on a long-lived promise", () => {
+  it("waits abandoned on a promise that never settles leave nothing behind: 100,000 cancelled tasks grow the heap < 4 MB", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) throw new Error("this test needs node --expose-gc (set in vitest.config.ts)");
+    // A server's "shutting down" promise, which every request's task also waits on.
+    const shutdown = new Promise<never>(() => {});
+    const wave = async (n: number): Promise<void> => {
+      const tasks: Promise<unknown>[] = [];
+      for (let i = 0; i < n; i++) {
+        const [ctx, cancel] = withCancel(background());
+        tasks.push(
+          runTask(ctx, async function* () {
+            yield* until(shutdown);
+          }).catch((e: unknown) => e),
+        );
+        cancel();
+      }
+      const outcomes = await Promise.all(tasks);
+      expect(outcomes.every((e) => e === Canceled)).toBe(true);
+    };
+    await wave(2_000);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await wave(100_000);
+    gc();
+    const grown = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+    // One reaction per wait used to stay on the promise: about 10 MB here.
+    expect(grown).toBeLessThan(4);
+  }, 30_000);
+});

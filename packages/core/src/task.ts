@@ -100,11 +100,43 @@ export interface RunTaskOptions {
   name?: string;
 }
 
-/** The instruction `until` yields: a promise for the driver to race against the context. */
+/**
+ * The watch on one promise given to `until`: its single reaction records the outcome and hands it
+ * to the drivers waiting for it. Every `until` of the same promise shares it, so waits abandoned on
+ * a long-lived promise (a server's "shutting down") leave nothing on it, however many there were.
+ */
+class Watch {
+  /** The promise's outcome, once its reaction has run. */
+  outcome: Step | undefined = undefined;
+  /** The drivers waiting for the outcome, each leaving on cancel; made when the first one comes. */
+  waiters: Set<(step: Step) => void> | null = null;
+
+  constructor(q: Promise<unknown>) {
+    q.then(
+      (value) => this.settle({ ok: true, value }),
+      (error: unknown) => this.settle({ ok: false, error }),
+    );
+  }
+
+  settle(step: Step): void {
+    this.outcome = step;
+    const ws = this.waiters;
+    if (ws === null) return;
+    this.waiters = null;
+    for (const w of ws) w(step);
+  }
+}
+
+const watches = new WeakMap<object, Watch>();
+
+/** The instruction `until` yields: the watch on a promise, for the driver to race against the context. */
 class Until {
   /** The cancel clock when `until` was called: did the task's context cancel before or after? */
   readonly epoch = cancels.epoch;
-  constructor(readonly promise: PromiseLike<unknown>) {}
+  constructor(
+    readonly promise: Promise<unknown>,
+    readonly watch: Watch,
+  ) {}
 }
 
 /**
@@ -148,15 +180,17 @@ export function until<T>(p: PromiseLike<T>): AsyncGenerator<unknown, T, unknown>
   // it, finds the task already cancelled, or never sees it (`yield until(p)` without the star), a
   // later rejection is never unhandled.
   const q = Promise.resolve(p);
-  q.then(undefined, noop);
-  return untilGen(new Until(q));
+  let w = watches.get(q);
+  if (w === undefined) {
+    w = new Watch(q);
+    watches.set(q, w);
+  }
+  return untilGen(new Until(q, w));
 }
 
 async function* untilGen<T>(instruction: Until): AsyncGenerator<unknown, T, unknown> {
   return (yield instruction) as T;
 }
-
-const noop = (): void => {};
 
 /** How long a run of bare `yield`s may keep the thread before timers and I/O get a turn. */
 const SLICE_MS = 4;
@@ -176,26 +210,25 @@ const now: () => number =
 type Step = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
- * Races `p` against the context: settles with p's outcome, or with ctx.err if cancelled before `p`
- * settled (counting a settlement whose reaction was already queued when the cancel came).
+ * Waits for the outcome of `u`'s promise, or for the cancellation of `ctx`, whichever comes first;
+ * an outcome whose reaction was already queued when the cancel came counts as first.
  */
-function race(ctx: Context, p: PromiseLike<unknown>, label: string): Promise<Step> {
+function race(ctx: Context, u: Until, label: string): Promise<Step> {
+  const w = u.watch;
+  const known = w.outcome;
+  if (known !== undefined) return Promise.resolve(known);
   return new Promise<Step>((resolve) => {
-    let done = false;
     let sub: Sub | null = null;
+    let done = false;
     const settle = (step: Step): void => {
       if (done) return;
       done = true;
+      w.waiters?.delete(settle);
       sub?.off();
+      sub = null;
       resolve(step);
     };
-    // Attached first, and at once: a promise that has already settled queues its reaction now,
-    // ahead of any cancellation's (below), and one abandoned by cancellation that rejects later is
-    // already handled, never reported as unhandled.
-    Promise.resolve(p).then(
-      (value) => settle({ ok: true, value }),
-      (error: unknown) => settle({ ok: false, error }),
-    );
+    (w.waiters ??= new Set()).add(settle);
     // A cancellation decides one microtask later, behind a settlement already queued: a value that
     // was ready — a lock just granted, a value just received — reaches the task instead of being
     // dropped with nobody to release or take it. The task meets the cancellation at its next yield.
@@ -281,7 +314,7 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       // A wait begun after the cancel throws it, as every yield does.
       rec.state = `until(${describe(y.promise)})`;
       // The task's own line in dump() already says what it waits for: the sub stays unlabelled.
-      step = await race(ctx, y.promise, "");
+      step = await race(ctx, y, "");
     } else if (err !== undefined) step = { ok: false, error: err };
     else if (y === undefined) step = { ok: true, value: undefined };
     else step = { ok: false, error: badYield(y) };
