@@ -4,7 +4,7 @@
 import { cancelNode, release } from "./cancel.js";
 import { type Context, background, isNeverAborts } from "./context.js";
 import { live } from "./counters.js";
-import { Canceled, DeadlineExceeded, DeadlineExceededError, deadlineCauses, errorIs } from "./errors.js";
+import { Canceled, DeadlineExceeded, DeadlineExceededError, errorIs } from "./errors.js";
 import { CancelNode, Kind, Sub, append, owners } from "./node.js";
 
 /** The error a foreign context reports, defaulting to Canceled for one that reports none. */
@@ -72,13 +72,11 @@ const signalBridges = new WeakMap<object, Bridge>();
 
 /**
  * A reason that says the signal timed out maps to DeadlineExceeded: AbortSignal.timeout's
- * `TimeoutError`, or a Tether deadline error (or one wrapping it), or the cause an expired Tether
- * deadline was given, that a Tether context's signal carried through `AbortSignal.any` or a
- * framework's own controller.
+ * `TimeoutError`, or a Tether deadline error (or one wrapping it) that a Tether context's signal
+ * carried through `AbortSignal.any` or a framework's own controller.
  */
 export function errForReason(reason: unknown): Error {
   try {
-    if (((typeof reason === "object" && reason !== null) || typeof reason === "function") && deadlineCauses.has(reason)) return DeadlineExceeded;
     if (reason instanceof Error && reason.name === "TimeoutError") return DeadlineExceeded;
     return errorIs(reason, DeadlineExceededError) ? DeadlineExceeded : Canceled;
   } catch {

@@ -2,7 +2,7 @@ import { attach, cancelNode } from "./cancel.js";
 import { CancelNode, Kind } from "./node.js";
 import { Ctx, type Context, asContext, describe } from "./context.js";
 import { hooks } from "./counters.js";
-import { Canceled, DeadlineExceeded, deadlineCauses } from "./errors.js";
+import { Canceled, DeadlineExceeded } from "./errors.js";
 import { armAfter, checkMs } from "./timer.js";
 
 function setTimer(node: CancelNode, t: ReturnType<typeof setTimeout> | undefined): void {
@@ -10,9 +10,7 @@ function setTimer(node: CancelNode, t: ReturnType<typeof setTimeout> | undefined
 }
 
 function expire(node: CancelNode): void {
-  const c = node._atCause;
-  if ((typeof c === "object" && c !== null) || typeof c === "function") deadlineCauses.add(c);
-  cancelNode(node, DeadlineExceeded, c);
+  cancelNode(node, DeadlineExceeded, node._atCause);
 }
 
 /**

@@ -101,6 +101,29 @@ describe("errorIs()", () => {
     expect(errorIs(new Error("x"), arrow)).toBe(false);
   });
 
+  it("still searches the other parts of an error when one part cannot be read", () => {
+    const aggregate = Object.defineProperty(new AggregateError([Canceled], "agg"), "cause", {
+      get(): never {
+        throw new Error("cause getter threw");
+      },
+    });
+    expect(errorIs(aggregate, Canceled)).toBe(true);
+    const pair = Object.assign(new Error("m"), { error: new Error("cleanup"), suppressed: Canceled });
+    Object.defineProperty(pair, "cause", {
+      get(): never {
+        throw new Error("cause getter threw");
+      },
+    });
+    expect(errorIs(pair, Canceled)).toBe(true);
+    const errors = new Proxy([Canceled, "unreadable"], {
+      get(t, k) {
+        if (k === "1") throw new Error("element getter threw");
+        return Reflect.get(t, k);
+      },
+    });
+    expect(errorIs(Object.defineProperty(new AggregateError([], "a"), "errors", { value: errors }), Canceled)).toBe(true);
+  });
+
   it("matches an undefined target only with err itself undefined, never through a wrapper's undefined cause", () => {
     expect(errorIs(undefined, undefined)).toBe(true);
     expect(errorIs(new Error("m", { cause: undefined }), undefined)).toBe(false);

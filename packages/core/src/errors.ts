@@ -89,8 +89,9 @@ export function errorIs(err: unknown, target: unknown): boolean {
   const seen = new Set<unknown>();
   const stack: unknown[] = [err];
   // Only `err` itself can match an undefined target: a wrapper's absent or undefined cause is not one.
-  const push = (v: unknown): void => {
+  const push = (v: unknown): boolean => {
     if (v !== undefined) stack.push(v);
+    return true;
   };
   while (stack.length > 0) {
     const e = stack.pop();
@@ -98,21 +99,29 @@ export function errorIs(err: unknown, target: unknown): boolean {
     if (e === null || typeof e !== "object" || seen.has(e)) continue;
     seen.add(e);
     if (isClass && isInstance(e, target)) return true;
-    try {
-      const o = e as { cause?: unknown; errors?: unknown; error?: unknown; suppressed?: unknown };
-      if ("cause" in o) push(o.cause);
-      if (Array.isArray(o.errors)) for (let i = o.errors.length - 1; i >= 0; i--) push(o.errors[i]);
-      if ("suppressed" in o && "error" in o) {
-        push(o.suppressed);
-        push(o.error);
-      }
-    } catch {
-      // A value that cannot be looked into (a revoked Proxy, a throwing getter) wraps nothing that
-      // can be found; the rest of the tree is still searched. errorIs sits in error paths, where a
-      // throw of its own would replace the error being examined.
-    }
+    // Each part is read on its own: one that cannot be read (a revoked Proxy, a throwing getter)
+    // hides nothing else. errorIs sits in error paths, where a throw of its own would replace the
+    // error being examined.
+    const o = e as { cause?: unknown; errors?: unknown; error?: unknown; suppressed?: unknown };
+    attempt(() => "cause" in o && push(o.cause));
+    attempt(() => {
+      const errors = o.errors;
+      if (!Array.isArray(errors)) return;
+      for (let i = errors.length - 1; i >= 0; i--) attempt(() => push(errors[i]));
+    });
+    attempt(() => "suppressed" in o && "error" in o && push(o.suppressed));
+    attempt(() => "suppressed" in o && "error" in o && push(o.error));
   }
   return false;
+}
+
+/** Runs `read`, ignoring a throw: a part of an error that cannot be read wraps nothing findable. */
+function attempt(read: () => unknown): void {
+  try {
+    read();
+  } catch {
+    // Nothing to search below it.
+  }
 }
 
 /** `e instanceof target`, false where `instanceof` throws (an arrow function has no prototype). */
@@ -123,10 +132,3 @@ function isInstance(e: object, target: unknown): boolean {
     return false;
   }
 }
-
-/**
- * The causes given to deadlines that have expired. A Tether context's signal aborts with its cause,
- * so one passed on through `AbortSignal.any` carries a custom deadline cause, not a deadline
- * error: `withSignal` looks its reason up here to still report DeadlineExceeded.
- */
-export const deadlineCauses = new WeakSet<object>();

@@ -169,18 +169,6 @@ describe("withSignal()", () => {
     for (const cancel of [cancelExpired, cancelViaAny, cancelViaWrap, cancelPlain]) cancel();
   });
 
-  it("a Tether deadline given a cause of its own, passed on through AbortSignal.any, stays DeadlineExceeded", () => {
-    const slow = new Error("upstream too slow");
-    const [expired, cancelExpired] = withTimeout(background(), 0, slow);
-    const [viaAny, cancelViaAny] = withSignal(background(), AbortSignal.any([expired.signal]));
-    expect(viaAny.err).toBe(DeadlineExceeded);
-    expect(cause(viaAny)).toBe(slow);
-    // The same kind of error, never a deadline's cause, still reads as a plain cancellation.
-    const [plain, cancelPlain] = withSignal(background(), AbortSignal.abort(new Error("upstream too slow")));
-    expect(plain.err).toBe(Canceled);
-    for (const cancel of [cancelExpired, cancelViaAny, cancelPlain]) cancel();
-  });
-
   it("is cancelled with Canceled and cause = reason when the signal aborts", () => {
     const ac = new AbortController();
     const [parent, cancelParent] = withCancel(background());

@@ -400,15 +400,17 @@ describe("yield* until() when the cancel and the settlement meet", () => {
     expect(seen).toEqual(["the lock", Canceled]);
   });
 
-  it("yield* until() delivers a settled wait begun before the cancel that the driver meets after it", async () => {
+  it("yield* until() that reaches the driver after the cancel throws it, even when its promise had settled", async () => {
     const [ctx, cancel] = withCancel(background());
+    let ranOn = false;
     const p = runTask(ctx, async function* () {
-      const wait = until(Promise.resolve("granted"));
+      const wait = until(Promise.resolve("ready"));
       cancel();
-      const got = yield* wait;
-      return got;
+      yield* wait;
+      ranOn = true;
     });
-    await expect(p).resolves.toBe("granted");
+    await expect(p).rejects.toBe(Canceled);
+    expect(ranOn).toBe(false);
   });
 
   it("yield* until() begun after the cancel throws it even when its promise has settled", async () => {
@@ -417,6 +419,21 @@ describe("yield* until() when the cancel and the settlement meet", () => {
       cancel();
       return yield* until(Promise.resolve("too late"));
     });
+    await expect(p).rejects.toBe(Canceled);
+  });
+
+  it("yield* until() throws ctx.err, not a library's error, when its promise rejects in the cancel's own turn", async () => {
+    class RequestAborted extends Error {}
+    const [ctx, cancel] = withCancel(background());
+    // A signal-aware client that rejects with an error of its own from an abort listener.
+    const request = new Promise<never>((_, reject) => {
+      ctx.signal.addEventListener("abort", () => reject(new RequestAborted("request aborted")), { once: true });
+    });
+    const p = runTask(ctx, async function* () {
+      return yield* until(request);
+    });
+    await turn();
+    cancel();
     await expect(p).rejects.toBe(Canceled);
   });
 

@@ -1,8 +1,8 @@
-import { type Context, Ctx, asContext, asFunction, describe } from "./context.js";
+import { type Context, asContext, asFunction, describe } from "./context.js";
 import { live } from "./counters.js";
 import { errorIs } from "./errors.js";
 import { cause, subscribe } from "./cancel.js";
-import { CancelNode, type Sub, cancels } from "./node.js";
+import type { Sub } from "./node.js";
 import { suppressed } from "./suppressed.js";
 
 /**
@@ -131,8 +131,6 @@ const watches = new WeakMap<object, Watch>();
 
 /** The instruction `until` yields: the watch on a promise, for the driver to race against the context. */
 class Until {
-  /** The cancel clock when `until` was called: did the task's context cancel before or after? */
-  readonly epoch = cancels.epoch;
   constructor(
     readonly promise: Promise<unknown>,
     readonly watch: Watch,
@@ -140,25 +138,17 @@ class Until {
 }
 
 /**
- * Whether `ctx`, cancelled, was cancelled after the wait `u` began. Unknown for a context that is
- * not Tether's, taken as before: the wait then throws the cancellation, as every yield does.
- */
-function cancelledSince(ctx: Context, u: Until): boolean {
-  const src = ctx instanceof Ctx ? ctx._src : null;
-  return src instanceof CancelNode && src._epoch > u.epoch;
-}
-
-/**
  * until waits for `p` inside a generator task, and the wait is interrupted when the task's context
  * is cancelled: `const v = yield* until(p)` gives `p`'s value, throws its rejection, or throws
- * `ctx.err` on cancel. A wait that began before the cancel and whose `p` had settled by then gets
- * `p`'s outcome: a lock just granted or a value just received reaches the task, which meets the
- * cancellation at its next `yield`. A wait begun after the cancel throws it. A promise abandoned on
- * cancel may still reject later; that rejection is handled, never reported as unhandled. One that
- * fulfils later is dropped, so when the value is a resource to give back, wait on an operation that
- * `ctx` itself cancels (`mu.lock(ctx)`), or simply `await` it. For the same reason, run a child
- * task with `yield* child(ctx)` or `await runTask(ctx, child)`, not `until(runTask(...))`: abandoned
- * on cancel, the child's cleanup could outlive this task. (A plain `yield p` would not do: an async generator
+ * `ctx.err` on cancel. While the task waits, a value `p` delivered in the same turn as the cancel,
+ * before it, still reaches the task — a lock just handed over is not dropped — and the task meets
+ * the cancellation at its next `yield`; a rejection in that turn gives way to the cancellation. A
+ * wait that reaches the driver after the cancel throws it. A promise abandoned on cancel may still
+ * reject later; that rejection is handled, never reported as unhandled. One that fulfils later is
+ * dropped, so when the value is a resource to give back, prefer a plain `await` of an operation
+ * that `ctx` itself cancels (`await mu.lock(ctx)`): it either fails or hands over. For the same
+ * reason, run a child task with `yield* child(ctx)` or `await runTask(ctx, child)`, not
+ * `until(runTask(...))`: abandoned on cancel, the child's cleanup could outlive this task. (A plain `yield p` would not do: an async generator
  * awaits what it yields before the driver sees it, so that wait cannot be interrupted.)
  *
  * @example
@@ -220,24 +210,25 @@ function race(ctx: Context, u: Until, label: string): Promise<Step> {
   return new Promise<Step>((resolve) => {
     let sub: Sub | null = null;
     let done = false;
+    let cancellation: Error | undefined;
     const settle = (step: Step): void => {
       if (done) return;
       done = true;
       w.waiters?.delete(settle);
       sub?.off();
       sub = null;
-      resolve(step);
+      // A rejection in the cancel's turn is most likely the cancel itself, seen through a library
+      // (an abort listener on ctx.signal): the task gets ctx.err, as from any interrupted wait.
+      resolve(!step.ok && cancellation !== undefined ? { ok: false, error: cancellation } : step);
     };
     (w.waiters ??= new Set()).add(settle);
-    // A cancellation decides one microtask later, behind a settlement already queued: a value that
-    // was ready — a lock just granted, a value just received — reaches the task instead of being
-    // dropped with nobody to release or take it. The task meets the cancellation at its next yield.
-    const cancelled = (error: Error): void => {
+    // A cancellation decides one microtask later, behind a value already queued: a lock just
+    // handed over, a value just received, reaches the task instead of being dropped with nobody to
+    // release or take it. The task meets the cancellation at its next yield.
+    sub = subscribe(ctx, (error: Error): void => {
+      cancellation = error;
       void Promise.resolve().then(() => settle({ ok: false, error }));
-    };
-    const err = ctx.err;
-    if (err !== undefined) cancelled(err);
-    else sub = subscribe(ctx, cancelled, label);
+    }, label);
   });
 }
 
@@ -308,16 +299,13 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       slice = now();
     }
     const err = ctx.err;
-    if (y instanceof Until && (err === undefined || cancelledSince(ctx, y))) {
-      // Raced even when the context was cancelled after the wait began, while the generator was
-      // on its way here: what `p` already holds — a lock granted just before — is delivered first.
-      // A wait begun after the cancel throws it, as every yield does.
+    if (err !== undefined) step = { ok: false, error: err };
+    else if (y === undefined) step = { ok: true, value: undefined };
+    else if (y instanceof Until) {
       rec.state = `until(${describe(y.promise)})`;
       // The task's own line in dump() already says what it waits for: the sub stays unlabelled.
       step = await race(ctx, y, "");
-    } else if (err !== undefined) step = { ok: false, error: err };
-    else if (y === undefined) step = { ok: true, value: undefined };
-    else step = { ok: false, error: badYield(y) };
+    } else step = { ok: false, error: badYield(y) };
   }
 }
 

@@ -24,10 +24,7 @@ export function isEcho(error: unknown, ctx: Context): boolean {
     const err = ctx.err;
     if (err === undefined) return false;
     const why = cause(ctx);
-    if (error === why) return true;
-    // Node's signal-aware APIs (timers/promises, events.once, streams) reject with an AbortError
-    // whose cause is the signal's reason: the cancellation itself, not a failure of the task.
-    if (error instanceof Error && error.name === "AbortError" && error.cause === why) return true;
+    if (error === why || isAbortOf(error, why)) return true;
     let e = error;
     for (let i = 0; i < DEPTH; i++) {
       if (e === err) return true;
@@ -51,8 +48,19 @@ export function isEcho(error: unknown, ctx: Context): boolean {
 export function isBareEcho(error: unknown, ctx: Context): boolean {
   try {
     const err = ctx.err;
-    return err !== undefined && (error === err || error === cause(ctx));
+    if (err === undefined) return false;
+    const why = cause(ctx);
+    return error === err || error === why || isAbortOf(error, why);
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether `error` is the `AbortError` that Node's signal-aware APIs (timers/promises, events.once,
+ * streams) reject with, `{ name: "AbortError", cause: signal.reason }`, for a signal that aborted
+ * with `why`: the cancellation itself, however unwrapped it otherwise is.
+ */
+function isAbortOf(error: unknown, why: unknown): boolean {
+  return error instanceof Error && error.name === "AbortError" && error.cause === why;
 }

@@ -138,6 +138,16 @@ describe("map()", () => {
 });
 
 describe("race() under a cancelled parent", () => {
+  it("race() rejects with ctx.err when every task failed with Node's AbortError for the parent's cancel", async () => {
+    const { setTimeout: delay } = await import("node:timers/promises");
+    const [ctx, cancel] = withCancel(background());
+    const wait = async (c: Context): Promise<number> => delay(60_000, 1, { signal: c.signal });
+    const p = race(ctx, wait, wait);
+    await new Promise((r) => setImmediate(r));
+    cancel();
+    await expect(p).rejects.toBe(Canceled);
+  });
+
   it("race() rejects with ctx.err when every task stopped only because the parent was cancelled", async () => {
     const [ctx, cancel] = withCancel(background());
     const p = race(
@@ -285,6 +295,21 @@ describe("race() and its losers' cleanup", () => {
         },
       ),
     ).resolves.toBe("replica");
+  });
+
+  it("race() resolves with the winner when a loser's until had a value on its way as the win cancelled it", async () => {
+    let ranOn = false;
+    const out = await race(
+      background(),
+      async () => "primary",
+      async function* () {
+        const body: string = yield* until(Promise.resolve("<html>oops"));
+        ranOn = true;
+        return JSON.parse(body) as unknown;
+      },
+    );
+    expect(out).toBe("primary");
+    expect(ranOn).toBe(false);
   });
 
   it("race() still rejects with a loser's failure that came after the win's cancel without echoing it", async () => {
