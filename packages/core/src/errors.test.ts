@@ -124,6 +124,20 @@ describe("errorIs()", () => {
     expect(errorIs(Object.defineProperty(new AggregateError([], "a"), "errors", { value: errors }), Canceled)).toBe(true);
   });
 
+  it("answers false instead of running forever on a cause getter that makes a new error at each read", () => {
+    const endless = {
+      get cause(): unknown {
+        return endless2();
+      },
+    };
+    const endless2 = (): unknown => ({
+      get cause(): unknown {
+        return endless2();
+      },
+    });
+    expect(errorIs(endless, Canceled)).toBe(false);
+  });
+
   it("matches an undefined target only with err itself undefined, never through a wrapper's undefined cause", () => {
     expect(errorIs(undefined, undefined)).toBe(true);
     expect(errorIs(new Error("m", { cause: undefined }), undefined)).toBe(false);

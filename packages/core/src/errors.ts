@@ -74,7 +74,8 @@ export const DeadlineExceeded: DeadlineExceededError = sentinel(new DeadlineExce
  * errorIs reports whether `err`, or any error it wraps, is `target`. It follows `.cause`, the
  * `errors` of an `AggregateError` and the `error`/`suppressed` pair of a `SuppressedError` (also
  * the polyfill TypeScript emits for `using`), like Go's `errors.Is`. When `target` is a class, an
- * instance of it matches. It never throws: a part of `err` that cannot be inspected matches nothing.
+ * instance of it matches. It never throws: a part of `err` that cannot be inspected matches nothing,
+ * and past 100,000 parts (a `cause` getter that makes a new error at each read) it answers false.
  *
  * @example Find a deadline behind a wrapped error
  * ```ts
@@ -93,7 +94,9 @@ export function errorIs(err: unknown, target: unknown): boolean {
     if (v !== undefined) stack.push(v);
     return true;
   };
-  while (stack.length > 0) {
+  // A bound on the parts visited: a `cause` getter that makes a new error at every read would
+  // otherwise never end. No real error tree comes near it.
+  for (let visited = 0; stack.length > 0 && visited < MAX_PARTS; visited++) {
     const e = stack.pop();
     if (e === target) return true;
     if (e === null || typeof e !== "object" || seen.has(e)) continue;
@@ -123,6 +126,8 @@ function attempt(read: () => unknown): void {
     // Nothing to search below it.
   }
 }
+
+const MAX_PARTS = 100_000;
 
 /** `e instanceof target`, false where `instanceof` throws (an arrow function has no prototype). */
 function isInstance(e: object, target: unknown): boolean {

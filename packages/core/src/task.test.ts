@@ -493,4 +493,29 @@ describe("yield* until() on a long-lived promise", () => {
     // One reaction per wait used to stay on the promise: about 10 MB here.
     expect(grown).toBeLessThan(4);
   }, 30_000);
+
+  it("every until() of one promise, of any class, shares one subscription to it", async () => {
+    let thens = 0;
+    class Tracked<T> extends Promise<T> {
+      override then<A = T, B = never>(ok?: ((v: T) => A | PromiseLike<A>) | null, fail?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+        thens++;
+        return super.then(ok, fail);
+      }
+    }
+    let resolve!: (v: number) => void;
+    const shared = new Tracked<number>((r) => (resolve = r));
+    const [ctx, cancel] = withCancel(background());
+    const waits = Array.from({ length: 5 }, () =>
+      runTask(ctx, async function* () {
+        return yield* until(shared);
+      }),
+    );
+    await turn();
+    const before = thens;
+    resolve(7);
+    expect(await Promise.all(waits)).toEqual([7, 7, 7, 7, 7]);
+    // One then() for the one watch, however many waits, and none added by the waits themselves.
+    expect(before).toBe(1);
+    cancel();
+  });
 });

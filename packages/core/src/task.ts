@@ -111,8 +111,8 @@ class Watch {
   /** The drivers waiting for the outcome, each leaving on cancel; made when the first one comes. */
   waiters: Set<(step: Step) => void> | null = null;
 
-  constructor(q: Promise<unknown>) {
-    q.then(
+  constructor(readonly promise: Promise<unknown>) {
+    promise.then(
       (value) => this.settle({ ok: true, value }),
       (error: unknown) => this.settle({ ok: false, error }),
     );
@@ -131,10 +131,7 @@ const watches = new WeakMap<object, Watch>();
 
 /** The instruction `until` yields: the watch on a promise, for the driver to race against the context. */
 class Until {
-  constructor(
-    readonly promise: Promise<unknown>,
-    readonly watch: Watch,
-  ) {}
+  constructor(readonly watch: Watch) {}
 }
 
 /**
@@ -165,17 +162,18 @@ export function until<T>(p: PromiseLike<T>): AsyncGenerator<unknown, T, unknown>
   if (p === null || (typeof p !== "object" && typeof p !== "function") || typeof p.then !== "function") {
     throw new TypeError(`until: p must be a promise or a thenable, received ${describe(p)}`);
   }
-  // Adopted once, here: the driver races this native promise, so a thenable's `then` runs once (a
-  // lazy query builder's `then` runs its query). Handled from the start: whether the driver races
-  // it, finds the task already cancelled, or never sees it (`yield until(p)` without the star), a
-  // later rejection is never unhandled.
-  const q = Promise.resolve(p);
-  let w = watches.get(q);
+  // Adopted once per watch, here, so a thenable's `then` runs once per until() (a lazy query
+  // builder's runs its query once, as with await). A promise (of any class) is a value: every
+  // until() of it shares one watch. The watch's reaction handles a rejection from the start:
+  // whether the driver races it, finds the task already cancelled, or never sees it (`yield
+  // until(p)` without the star), a later rejection is never unhandled.
+  if (!(p instanceof Promise)) return untilGen(new Until(new Watch(Promise.resolve(p))));
+  let w = watches.get(p);
   if (w === undefined) {
-    w = new Watch(q);
-    watches.set(q, w);
+    w = new Watch(Promise.resolve(p));
+    watches.set(p, w);
   }
-  return untilGen(new Until(q, w));
+  return untilGen(new Until(w));
 }
 
 async function* untilGen<T>(instruction: Until): AsyncGenerator<unknown, T, unknown> {
@@ -302,7 +300,7 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
     if (err !== undefined) step = { ok: false, error: err };
     else if (y === undefined) step = { ok: true, value: undefined };
     else if (y instanceof Until) {
-      rec.state = `until(${describe(y.promise)})`;
+      rec.state = `until(${describe(y.watch.promise)})`;
       // The task's own line in dump() already says what it waits for: the sub stays unlabelled.
       step = await race(ctx, y, "");
     } else step = { ok: false, error: badYield(y) };

@@ -27,7 +27,7 @@ export function isEcho(error: unknown, ctx: Context): boolean {
     if (error === why || isAbortOf(error, why)) return true;
     let e = error;
     for (let i = 0; i < DEPTH; i++) {
-      if (e === err) return true;
+      if (e === err || isAbortOf(e, why)) return true;
       if (!(e instanceof Error)) return false;
       e = e.cause;
     }

@@ -137,6 +137,25 @@ describe("Group", () => {
     expect(g.errors).toEqual([real]);
   });
 
+  it("Group.errors leaves out a sibling's own error that wraps Node's AbortError for the group's cancellation", async () => {
+    const { setTimeout: delay } = await import("node:timers/promises");
+    const g = new Group(background());
+    const real = new Error("upstream failed");
+    g.go(async () => {
+      await Promise.resolve();
+      throw real;
+    });
+    g.go(async (ctx) => {
+      try {
+        await delay(60_000, undefined, { signal: ctx.signal });
+      } catch (e) {
+        throw new Error("step 2 failed", { cause: e });
+      }
+    });
+    await expect(g.wait()).rejects.toBe(real);
+    expect(g.errors).toEqual([real]);
+  });
+
   it("Group with failFast: false keeps siblings running and reports every failure in errors", async () => {
     const g = new Group(background(), { failFast: false });
     const e1 = new Error("one");
