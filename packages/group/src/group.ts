@@ -159,6 +159,17 @@ export class Group implements AsyncDisposable {
    * go starts `task` now, or queues it while `limit` tasks run. On a group whose context is
    * already cancelled it starts nothing; if no failure was recorded yet, the cancellation becomes
    * the group's error, so `wait()` reports that the task did not run.
+   *
+   * @example
+   * ```ts
+   * import { background, sleep } from "@tether/core";
+   * import { Group } from "@tether/group";
+   * const g = new Group(background(), { limit: 2 });
+   * for (const ms of [5, 1, 3]) g.go((ctx) => sleep(ctx, ms), { name: `sleep ${ms}` });
+   * console.assert(g.size === 3);
+   * await g.wait();
+   * console.assert(g.size === 0);
+   * ```
    */
   go(task: Task<unknown>, options?: GoOptions): void {
     asFunction(task, "Group.go", "task");
@@ -174,7 +185,20 @@ export class Group implements AsyncDisposable {
     else this.#queue.push({ task, name });
   }
 
-  /** tryGo starts `task` only if a slot is free now and the group is not cancelled. */
+  /**
+   * tryGo starts `task` only if a slot is free now and the group is not cancelled, and reports
+   * whether it did.
+   *
+   * @example
+   * ```ts
+   * import { background, sleep } from "@tether/core";
+   * import { Group } from "@tether/group";
+   * const g = new Group(background(), { limit: 1 });
+   * console.assert(g.tryGo((ctx) => sleep(ctx, 1)) === true);
+   * console.assert(g.tryGo((ctx) => sleep(ctx, 1)) === false);
+   * await g.wait();
+   * ```
+   */
   tryGo(task: Task<unknown>, options?: GoOptions): boolean {
     asFunction(task, "Group.tryGo", "task");
     const name = taskName(options, "Group.tryGo");
@@ -189,6 +213,26 @@ export class Group implements AsyncDisposable {
    * the first failure, or `Canceled`). It rejects with the first failure. Tasks added while it
    * waits are waited for too. After it returns the group is over: `go()` throws
    * {@link GroupEndedError}; calling `wait()` again settles the same way at once.
+   *
+   * @example The first failure, after every task has settled
+   * ```ts
+   * import { background, sleep } from "@tether/core";
+   * import { Group } from "@tether/group";
+   * const g = new Group(background());
+   * let cleanedUp = false;
+   * g.go(async () => {
+   *   throw new Error("boom");
+   * });
+   * g.go(async (ctx) => {
+   *   try {
+   *     await sleep(ctx, 60_000);
+   *   } finally {
+   *     cleanedUp = true;
+   *   }
+   * });
+   * const err = await g.wait().catch((e: unknown) => e);
+   * console.assert((err as Error).message === "boom" && cleanedUp && g.errors.length === 1);
+   * ```
    */
   async wait(): Promise<void> {
     // Loop: a go() that lands between the last task settling and this code resuming must be
