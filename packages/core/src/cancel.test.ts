@@ -113,6 +113,52 @@ describe("withCancel()", () => {
   });
 });
 
+describe("contexts that can never be cancelled", () => {
+  it("each has a done and a signal of its own, the same on every read, that never settle", async () => {
+    const detached = withoutCancel(background());
+    const layer = withValue(background(), key, "v");
+    const other = withValue(background(), key, "w");
+    expect(detached.done).toBe(detached.done);
+    expect(layer.signal).toBe(layer.signal);
+    expect(new Set([detached.done, layer.done, other.done, background().done]).size).toBe(4);
+    expect(new Set([detached.signal, layer.signal, other.signal, background().signal]).size).toBe(4);
+    const settled = await Promise.race([layer.done.then(() => "settled"), new Promise((r) => setImmediate(() => r("pending")))]);
+    expect(settled).toBe("pending");
+    expect(layer.signal.aborted).toBe(false);
+  });
+
+  it("reactions raced against the done of short-lived uncancellable contexts die with them: 100,000 grow the heap < 4 MB", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) throw new Error("this test needs node --expose-gc (set in vitest.config.ts)");
+    // Per request: a context with a value and no deadline, and an operation raced against its done.
+    const requests = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const ctx = withValue(background(), key, String(i));
+        await Promise.race([Promise.resolve(i), ctx.done]);
+        ctx.signal.addEventListener("abort", () => {});
+      }
+    };
+    await requests(2_000);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await requests(100_000);
+    gc();
+    const grown = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+    // One shared never-settling promise used to keep every race's reaction: over 10 MB here.
+    expect(grown).toBeLessThan(4);
+  }, 30_000);
+
+  it("a foreign wrapper of a context that can never be cancelled adds no listener to its signal", () => {
+    const layer = withValue(withoutCancel(background()), key, "v");
+    const wrapper: Context = { deadline: undefined, err: undefined, done: layer.done, signal: layer.signal, value: (k) => layer.value(k) };
+    const [child, cancel] = withCancel(wrapper);
+    expect(getEventListeners(layer.signal, "abort")).toHaveLength(0);
+    expect(liveCounts().foreignListeners).toBe(0);
+    cancel();
+    expect(child.err).toBe(Canceled);
+  });
+});
+
 // Each entry derives one child under `parent` and returns the function that ends it by the route
 // the test names; the parent's child count must go 1 → 0 along that route.
 const unlinkRoutes: Array<[string, (parent: Context) => () => void | Promise<void>]> = [

@@ -158,26 +158,39 @@ export function unlimitListeners(signal: AbortSignal): void {
   setMaxListeners?.(0, signal);
 }
 
-let neverDone: Promise<void> | undefined;
-let neverSignal: AbortSignal | undefined;
+// Each context that can never be cancelled gets its own never-settling `done` and never-aborting
+// `signal`, made on first read: reactions and listeners that code attaches to them (a
+// Promise.race against ctx.done per operation) then die with the context, rather than pile up on
+// one object shared by every such context for the life of the process.
+const neverDones = new WeakMap<object, Promise<void>>();
+const neverSignals = new WeakMap<object, AbortSignal>();
+const neverAbortingSignals = new WeakSet<AbortSignal>();
 
-/** A promise that never settles, shared by every context that can never be cancelled. */
-export function never(): Promise<void> {
-  return (neverDone ??= new Promise<void>(() => {}));
-}
-
-/** A signal that never aborts, shared by every context that can never be cancelled. */
-export function neverAborts(): AbortSignal {
-  if (neverSignal === undefined) {
-    neverSignal = new AbortController().signal;
-    unlimitListeners(neverSignal);
+/** The promise that never settles of `ctx`, a context that can never be cancelled. */
+export function never(ctx: object): Promise<void> {
+  let p = neverDones.get(ctx);
+  if (p === undefined) {
+    p = new Promise<void>(() => {});
+    neverDones.set(ctx, p);
   }
-  return neverSignal;
+  return p;
 }
 
-/** Whether `signal` is the one that never aborts: following it would only gather listeners. */
+/** The signal that never aborts of `ctx`, a context that can never be cancelled. */
+export function neverAborts(ctx: object): AbortSignal {
+  let s = neverSignals.get(ctx);
+  if (s === undefined) {
+    s = new AbortController().signal;
+    unlimitListeners(s);
+    neverAbortingSignals.add(s);
+    neverSignals.set(ctx, s);
+  }
+  return s;
+}
+
+/** Whether `signal` is one that never aborts: following it would only gather listeners. */
 export function isNeverAborts(signal: AbortSignal): boolean {
-  return neverSignal !== undefined && signal === neverSignal;
+  return neverAbortingSignals.has(signal);
 }
 
 class RootCtx extends Ctx {
@@ -191,10 +204,10 @@ class RootCtx extends Ctx {
     return undefined;
   }
   get done(): Promise<void> {
-    return never();
+    return never(this);
   }
   get signal(): AbortSignal {
-    return neverAborts();
+    return neverAborts(this);
   }
   _segment(): string {
     return this._name;
@@ -256,11 +269,11 @@ export class ValueCtx extends Ctx {
   }
   get done(): Promise<void> {
     const s = this._src;
-    return s === null ? never() : s.done;
+    return s === null ? never(this) : s.done;
   }
   get signal(): AbortSignal {
     const s = this._src;
-    return s === null ? neverAborts() : s.signal;
+    return s === null ? neverAborts(this) : s.signal;
   }
   _segment(): string {
     return `.withValue(${this._key.name}, ${describe(this._val)})`;

@@ -12,10 +12,10 @@ class DetachedCtx extends Ctx {
     return undefined;
   }
   get done(): Promise<void> {
-    return never();
+    return never(this);
   }
   get signal(): AbortSignal {
-    return neverAborts();
+    return neverAborts(this);
   }
   _segment(): string {
     return ".withoutCancel()";
