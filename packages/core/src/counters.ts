@@ -55,6 +55,15 @@ export const hooks: {
   released: ((node: object) => void) | undefined;
 } = { created: undefined, released: undefined };
 
+/**
+ * How many leak trackers are on. While any is, a derivation's stack is formatted as it is captured
+ * (trace included): an unformatted one keeps its frames' receivers and functions alive, and through
+ * them, often, the very cancel function whose loss the tracker is there to report.
+ *
+ * @internal
+ */
+export const tracking = { leaks: 0 };
+
 type Created = NonNullable<(typeof hooks)["created"]>;
 type Released = NonNullable<(typeof hooks)["released"]>;
 const createdFns = new Set<Created>();
@@ -63,8 +72,24 @@ const releasedFns = new Set<Released>();
 function refresh(): void {
   const c = [...createdFns];
   const r = [...releasedFns];
-  hooks.created = c.length === 0 ? undefined : c.length === 1 ? c[0] : (ctx, cancel) => c.forEach((f) => f(ctx, cancel));
-  hooks.released = r.length === 0 ? undefined : r.length === 1 ? r[0] : (node) => r.forEach((f) => f(node));
+  // Plain loops, no closure per call: a stack captured inside a hook keeps its frames' functions,
+  // and a closure over `cancel` among them would keep the cancel function alive.
+  hooks.created =
+    c.length === 0
+      ? undefined
+      : c.length === 1
+        ? c[0]
+        : (ctx, cancel) => {
+            for (const f of c) f(ctx, cancel);
+          };
+  hooks.released =
+    r.length === 0
+      ? undefined
+      : r.length === 1
+        ? r[0]
+        : (node) => {
+            for (const f of r) f(node);
+          };
 }
 
 /**

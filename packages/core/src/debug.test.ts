@@ -221,6 +221,40 @@ describe("trackLeaks()", () => {
     }
   });
 
+  it("trackLeaks() still reports lost cancels while enableTrace() records derivations, whichever is on first", async () => {
+    for (const traceFirst of [true, false]) {
+      if (traceFirst) enableTrace();
+      const tracker = trackLeaks();
+      if (!traceFirst) enableTrace();
+      try {
+        (function forgetfulWhileTracing() {
+          for (let i = 0; i < 3; i++) withCancel(background());
+        })();
+        await collect();
+        expect(tracker.leaks).toHaveLength(3);
+        expect(tracker.leaks[0]?.stack).toContain("forgetfulWhileTracing");
+      } finally {
+        tracker.stop();
+        enableTrace(false);
+      }
+    }
+  });
+
+  it("trackLeaks() reports a lost cancel that only an abort listener on its own context's signal still calls", async () => {
+    const tracker = trackLeaks();
+    try {
+      (function selfCancelling() {
+        const [req, cancelReq] = withCancel(background());
+        req.signal.addEventListener("abort", () => cancelReq());
+      })();
+      await collect();
+      expect(tracker.leaks.map((l) => l.context)).toEqual(["background().withCancel()"]);
+      expect(tracker.leaks[0]?.stack).toContain("selfCancelling");
+    } finally {
+      tracker.stop();
+    }
+  });
+
   it("trackLeaks() reports a lost withTimeout with its timer still armed", async () => {
     const tracker = trackLeaks();
     let cancelLater: () => void = () => {};

@@ -1,11 +1,11 @@
 import { cause } from "./cancel.js";
 import { CancelNode } from "./node.js";
 import { type Context, Ctx, ValueCtx, asContext, describe } from "./context.js";
-import { addHooks } from "./counters.js";
+import { addHooks, tracking } from "./counters.js";
 import { captureStack, userFrames } from "./stack.js";
 import { runningTasks, type TaskRecord } from "./task.js";
 
-type Birth = { at: number; stack: Error };
+type Birth = { at: number; stack: Error | string };
 
 /**
  * Creation time and stack of each context derived while tracing was on. Kept when tracing stops,
@@ -50,7 +50,8 @@ export function enableTrace(on = true): void {
 let removeHook: (() => void) | undefined;
 
 function recordBirth(ctx: object): void {
-  births?.set(ctx, { at: clock(), stack: captureStack() });
+  const at = captureStack();
+  births?.set(ctx, { at: clock(), stack: tracking.leaks > 0 ? (at.stack ?? "") : at });
 }
 
 

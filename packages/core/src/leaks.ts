@@ -1,6 +1,6 @@
 import { describe } from "./context.js";
 import { CancelNode } from "./node.js";
-import { addHooks } from "./counters.js";
+import { addHooks, tracking } from "./counters.js";
 import { captureStack, userFrames } from "./stack.js";
 
 /**
@@ -41,7 +41,12 @@ export interface LeakTracker {
   stop(): void;
 }
 
-type Held = { node: CancelNode; stack: string };
+/**
+ * What the registry keeps for a tracked context. The context is held weakly: a strong hold would
+ * keep alive everything it reaches — an abort listener on its signal that calls the cancel
+ * function, say — and so the cancel function, which then could never be collected and reported.
+ */
+type Held = { node: WeakRef<CancelNode>; context: string; stack: string };
 
 /**
  * trackLeaks reports lost cancels — Go vet's `lostcancel`, at run time. From the call on, every
@@ -68,19 +73,32 @@ export function trackLeaks(options: { onLeak?: (leak: LeakReport) => void } = {}
   const onLeak = options.onLeak;
   if (onLeak !== undefined && typeof onLeak !== "function") throw new TypeError(`trackLeaks: options.onLeak must be a function, received ${describe(onLeak)}`);
   const registry = new FinalizationRegistry<Held>((held) => {
-    if (held.node.err !== undefined) return;
-    const leak: LeakReport = { context: String(held.node), stack: userFrames(held.stack), timer: held.node._timer !== undefined };
+    // Cancelled contexts are unregistered as they are released; one collected with its cancel
+    // function was never cancelled either, and an armed timer would have kept it alive.
+    const node = held.node.deref();
+    if (node !== undefined && node.err !== undefined) return;
+    const leak: LeakReport = { context: held.context, stack: userFrames(held.stack), timer: node !== undefined && node._timer !== undefined };
     leaks.push(leak);
     onLeak?.(leak);
   });
   const created = (ctx: object, cancel: (() => void) | undefined): void => {
     // The stack is formatted now: an unformatted one keeps its frames' receivers and functions
     // alive, and through them, often, the very cancel function whose loss it should report.
-    if (cancel !== undefined && ctx instanceof CancelNode) registry.register(cancel, { node: ctx, stack: captureStack().stack ?? "" }, ctx);
+    if (cancel !== undefined && ctx instanceof CancelNode) {
+      registry.register(cancel, { node: new WeakRef(ctx), context: String(ctx), stack: captureStack().stack ?? "" }, ctx);
+    }
   };
   const released = (node: object): void => {
     registry.unregister(node);
   };
   const remove = addHooks(created, released);
-  return { leaks, stop: remove };
+  tracking.leaks++;
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    tracking.leaks--;
+    remove();
+  };
+  return { leaks, stop };
 }
