@@ -30,7 +30,10 @@ export const live = {
  * ```
  */
 export type LiveCounts = {
-  /** Contexts with children or subscribers linked to them. */
+  /**
+   * Contexts with children or subscribers linked to them, counting the hidden node Tether keeps
+   * for each foreign signal it follows (so one `withSignal` child counts 1).
+   */
   nodesWithChildren: number;
   /** `abort` listeners Tether added to signals it does not own. */
   foreignListeners: number;
@@ -38,7 +41,10 @@ export type LiveCounts = {
   timers: number;
   /** Tasks started by `runTask` (or a group) that have not settled. */
   tasks: number;
-  /** Waits queued on a sync primitive: lock, semaphore, channel, wait group. */
+  /**
+   * Waits queued on a sync primitive: lock, semaphore, channel, wait group. A waiting `select`
+   * counts once per case it has queued.
+   */
   waiters: number;
 };
 

@@ -3,6 +3,11 @@ import { type Context, background, createKey, runTask, sleep, until, withCancel,
 import { Group } from "@tether/group";
 import { derivationTrace, dump, enableTrace, nameContext } from "@tether/core/debug";
 import { trackLeaks, type LeakReport } from "@tether/core/testing";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { runNode } from "../../../test/child.js";
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -285,5 +290,125 @@ describe("trackLeaks()", () => {
     } finally {
       tracker.stop();
     }
+  });
+});
+
+describe("stack frames in traces", () => {
+  it("derivationTrace() keeps a user's frames from a monorepo of their own with a packages/core/src", async () => {
+    const home = mkdtempSync(join(tmpdir(), "tether-monorepo-"));
+    try {
+      const dir = join(home, "myapp", "packages", "core", "src");
+      mkdirSync(dir, { recursive: true });
+      const built = (entry: string): string => pathToFileURL(fileURLToPath(new URL(`../dist/${entry}.js`, import.meta.url))).href;
+      const file = join(dir, "server.mjs");
+      writeFileSync(
+        file,
+        [
+          `import { background, withCancel } from ${JSON.stringify(built("index"))};`,
+          `import { derivationTrace, enableTrace } from ${JSON.stringify(built("debug"))};`,
+          "enableTrace();",
+          "function startRequest() { return withCancel(background()); }",
+          "const [ctx, cancel] = startRequest();",
+          "console.log(derivationTrace(ctx));",
+          "cancel();",
+        ].join("\n"),
+      );
+      const { code, stdout, stderr } = await runNode(file);
+      expect(stderr).toBe("");
+      expect(code).toBe(0);
+      expect(stdout).toContain("startRequest");
+      expect(stdout).not.toMatch(/packages[\\/]core[\\/]dist[\\/]/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("dump() on odd and large trees", () => {
+  it("dump() prints a task whose function's name cannot be read, and a foreign context with a null err", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const fn = async function* (): AsyncGenerator<unknown, void, unknown> {
+      yield* until(new Promise(() => {}));
+    };
+    Object.defineProperty(fn, "name", {
+      get(): never {
+        throw new Error("name getter threw");
+      },
+    });
+    const task = runTask(ctx, fn).catch(() => undefined);
+    const foreign: Context = { deadline: undefined, err: null as never, done: new Promise(() => {}), signal: new AbortController().signal, value: () => undefined };
+    const [child, cancelChild] = withCancel(foreign);
+    await turn();
+    expect(dump(ctx)).toContain('task "anonymous" (generator)');
+    expect(dump(foreign)).toMatch(/\[alive\]/);
+    cancel();
+    cancelChild();
+    await task;
+    expect(child.err).toBeDefined();
+  });
+
+  it("dump() of a chain 10,000 contexts deep neither overflows the stack nor grows quadratically", () => {
+    const [root, cancel] = withCancel(background());
+    let c: Context = root;
+    for (let i = 0; i < 10_000; i++) c = withCancel(c)[0];
+    const out = dump(root);
+    expect(out.split("\n")).toHaveLength(10_001);
+    expect(out).toContain("(depth 10000) .withCancel() [alive]");
+    // Indentation stops growing past 32 levels: about 130 characters a line, not 3 per level.
+    expect(out.length).toBeLessThan(10_001 * 200);
+    cancel();
+  });
+
+  it("dump() shows a child derived through a foreign wrapper of the dumped context, with its waits", async () => {
+    const [root, cancel] = withCancel(background());
+    const wrapper: Context = { deadline: undefined, get err() { return root.err; }, done: root.done, signal: root.signal, value: (k) => root.value(k) };
+    const [query, cancelQuery] = withTimeout(wrapper, 60_000);
+    nameContext(query, "db query");
+    const napping = sleep(query, 60_000).catch(() => undefined);
+    await turn();
+    const out = dump(root);
+    expect(out).toContain('"db query"');
+    expect(out).toContain("sleep(60000ms)");
+    cancelQuery();
+    cancel();
+    await napping;
+  });
+
+  it("dump() says the state and name of the context of a task still in its cleanup after a cancel", async () => {
+    const [root, cancel] = withCancel(background());
+    const g = new Group(root, { name: "crawler" });
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => (release = r));
+    g.go(
+      async function* () {
+        try {
+          yield* until(new Promise(() => {}));
+        } finally {
+          await stuck;
+        }
+      },
+      { name: "GET /slow" },
+    );
+    g.go(async () => {
+      await Promise.resolve();
+      throw new Error("boom");
+    });
+    await turn();
+    expect(dump(root)).toMatch(/task "GET \/slow" \(generator\) on \.withCancelCause\(\) "crawler" \[context canceled, cause Error\("boom"\)\]: running/);
+    release();
+    await expect(g.wait()).rejects.toThrow("boom");
+    cancel();
+  });
+
+  it("dump() shows the name given to a value layer on its segment", async () => {
+    const [root, cancel] = withCancel(background());
+    const tenant = createKey<string>("tenant");
+    const layer = withValue(root, tenant, "acme");
+    nameContext(layer, "tenant acme");
+    const [job, cancelJob] = withCancel(layer);
+    expect(dump(root)).toContain('.withValue(tenant, "acme") "tenant acme".withCancel()');
+    cancelJob();
+    cancel();
+    expect(job.err).toBeDefined();
   });
 });

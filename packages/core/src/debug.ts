@@ -72,7 +72,7 @@ export function derivationTrace(ctx: Context): string {
   const out: string[] = [];
   let c: Context | undefined = asContext(ctx, "derivationTrace", "ctx");
   while (c !== undefined) {
-    out.push(String(c));
+    out.push(print(c));
     const b = births?.get(c);
     if (b !== undefined) out.push(...userFrames(b.stack).split("\n").map((l) => `    ${l}`));
     c = parentOf(c);
@@ -81,9 +81,23 @@ export function derivationTrace(ctx: Context): string {
 }
 
 function parentOf(c: Context): Context | undefined {
-  if (c instanceof CancelNode || c instanceof ValueCtx) return c._parent;
-  const p = (c as { _parent?: unknown })._parent;
-  return p instanceof Ctx ? p : undefined;
+  try {
+    if (c instanceof CancelNode || c instanceof ValueCtx) return c._parent;
+    const p = (c as { _parent?: unknown })._parent;
+    return p instanceof Ctx ? p : undefined;
+  } catch {
+    // A foreign context that cannot be inspected (a revoked Proxy) ends the chain.
+    return undefined;
+  }
+}
+
+/** A context's lineage, or a short description when a foreign one cannot even be printed. */
+function print(c: Context): string {
+  try {
+    return String(c);
+  } catch {
+    return describe(c);
+  }
 }
 
 /**
@@ -106,15 +120,26 @@ export function nameContext(ctx: Context, name: string): void {
 }
 
 function state(c: Context): string {
+  try {
+    return stateOf(c);
+  } catch {
+    // A foreign context whose getters throw: the rest of the dump still prints.
+    return "[state unreadable]";
+  }
+}
+
+function stateOf(c: Context): string {
   const parts: string[] = [];
-  const err = c.err;
-  if (err === undefined) parts.push("alive");
+  const err: unknown = c.err;
+  // A foreign context may say "no error" with null.
+  if (err === undefined || err === null) parts.push("alive");
   else {
     const why = cause(c);
-    parts.push(why === err ? err.message : `${err.message}, cause ${describe(why)}`);
+    const message = err instanceof Error ? err.message : describe(err);
+    parts.push(why === err ? message : `${message}, cause ${describe(why)}`);
   }
   const d = c.deadline;
-  if (d !== undefined && err === undefined) parts.push(`deadline in ${Math.max(0, Math.round(d - Date.now()))}ms`);
+  if (d !== undefined && (err === undefined || err === null)) parts.push(`deadline in ${Math.max(0, Math.round(d - Date.now()))}ms`);
   const b = births?.get(c);
   if (b !== undefined) parts.push(`age ${Math.round(clock() - b.at)}ms`);
   const n = names.get(c);
@@ -136,20 +161,30 @@ function rel(c: Context, root: Context): string {
   const parts: string[] = [];
   let x: Context | null = c;
   while (x instanceof Ctx && x !== root) {
-    parts.push(x._segment());
+    // A name given to a layer that is not a node (a value layer, a withoutCancel) shows on its
+    // segment: no line of the dump is its own. A node's name is in its state.
+    const n = x instanceof CancelNode ? undefined : names.get(x);
+    parts.push(n === undefined ? x._segment() : `${x._segment()} ${JSON.stringify(n)}`);
     x = x._lineageParent();
   }
   if (x === root && parts.length > 0) return parts.reverse().join("");
   // A foreign layer in between prints only as a whole: cut `root`'s lineage off the front.
-  const s = String(c);
-  const r = String(root);
+  const s = print(c);
+  const r = print(root);
   return s.startsWith(r) && s !== r ? s.slice(r.length) : s;
 }
 
-function taskLine(t: TaskRecord, at: Context): string {
-  const where = t.ctx === at ? "" : ` on ${rel(t.ctx, at)}`;
+/**
+ * A task's line. One on a context the walk did not reach (below a withoutCancel layer, or already
+ * cancelled and unlinked: a task stuck in its cleanup) also says that context's name and state.
+ */
+function taskLine(t: TaskRecord, at: Context, reached: boolean): string {
+  const where = t.ctx === at ? "" : ` on ${rel(t.ctx, at)}${reached ? "" : ` ${state(t.ctx)}`}`;
   return `task ${JSON.stringify(t.name)}${t.generator ? " (generator)" : ""}${where}: ${t.state}`;
 }
+
+/** How deep the tree is indented; deeper levels print at that indent, their depth written out. */
+const MAX_INDENT = 32;
 
 /**
  * dump renders the live tree below `ctx`: each context's lineage, state (alive, or why it ended),
@@ -171,49 +206,67 @@ function taskLine(t: TaskRecord, at: Context): string {
  */
 export function dump(ctx: Context): string {
   const root = asContext(ctx, "dump", "ctx");
-  const lines = [`${String(root)} ${state(root)}`];
+  const lines = [`${print(root)} ${state(root)}`];
   // The cancel nodes the walk below reaches through the lists. A task on a node it does not reach
   // (one under a withoutCancel layer, whose cancel link to `root` is cut) is listed under `root`.
   const reached = new Set<Context>();
   const rootSrc = root instanceof Ctx ? root._src : null;
+  // Every member of a node's own list is below it; a value layer's dump shows only what was
+  // derived through it, of the members of the node it shares.
+  const under = (m: CancelNode, node: Context, src: CancelNode): boolean => node === src || below(m, node);
   if (rootSrc instanceof CancelNode) {
     const stack: Array<[CancelNode, Context]> = [[rootSrc, root]];
     while (stack.length > 0) {
       const [src, node] = stack.pop() as [CancelNode, Context];
       for (let m = src._head; m !== null; m = m._next) {
-        if (m instanceof CancelNode && !reached.has(m) && below(m, node)) {
+        if (m instanceof CancelNode && !reached.has(m) && under(m, node, src)) {
           reached.add(m);
           stack.push([m, m]);
         }
       }
     }
   }
-  const tasksBy = new Map<Context, TaskRecord[]>();
+  const tasksBy = new Map<Context, Array<[TaskRecord, boolean]>>();
   for (const t of [...runningTasks()].reverse()) {
-    if (!below(t.ctx, root)) continue;
     const own = t.ctx instanceof Ctx ? t.ctx._src : null;
-    const src = own instanceof CancelNode && reached.has(own) ? own : root;
+    // On a node the walk reaches; or on root's own node, through root (not a sibling value layer).
+    const reachedOwn = own instanceof CancelNode && (reached.has(own) || (own === rootSrc && (root === own || below(t.ctx, root))));
+    if (!reachedOwn && !below(t.ctx, root)) continue;
+    const src = reachedOwn && own !== rootSrc ? own : root;
     const list = tasksBy.get(src) ?? [];
-    list.push(t);
+    list.push([t, reachedOwn || t.ctx === root]);
     tasksBy.set(src, list);
   }
-  const walk = (node: Context, indent: string): void => {
-    const items: Array<{ text: string; node?: CancelNode }> = [];
-    for (const t of tasksBy.get(node) ?? []) items.push({ text: taskLine(t, node) });
+  type Item = { text: string; node?: CancelNode };
+  const itemsOf = (node: Context): Item[] => {
+    const items: Item[] = [];
+    for (const [t, seen] of tasksBy.get(node) ?? []) items.push({ text: taskLine(t, node, seen) });
     const src = node instanceof Ctx ? node._src : null;
     if (src instanceof CancelNode && (src === node || node === root)) {
       for (let m = src._head; m !== null; m = m._next) {
         if (!(m instanceof CancelNode)) {
           if (m._label !== "") items.push({ text: m._label });
-        } else if (below(m, node)) items.push({ text: `${rel(m, node)} ${state(m)}`, node: m });
+        } else if (under(m, node, src)) items.push({ text: `${rel(m, node)} ${state(m)}`, node: m });
       }
     }
-    items.forEach((item, i) => {
-      const last = i === items.length - 1;
-      lines.push(`${indent}${last ? "└─ " : "├─ "}${item.text}`);
-      if (item.node !== undefined) walk(item.node, `${indent}${last ? "   " : "│  "}`);
-    });
+    return items;
   };
-  walk(root, "");
+  // An explicit stack, not recursion: a chain thousands of contexts deep prints too.
+  const frames: Array<{ items: Item[]; i: number; indent: string; depth: number }> = [{ items: itemsOf(root), i: 0, indent: "", depth: 0 }];
+  while (frames.length > 0) {
+    const f = frames[frames.length - 1] as (typeof frames)[number];
+    const item = f.items[f.i++];
+    if (item === undefined) {
+      frames.pop();
+      continue;
+    }
+    const last = f.i === f.items.length;
+    const deep = f.depth >= MAX_INDENT ? `(depth ${f.depth + 1}) ` : "";
+    lines.push(`${f.indent}${last ? "└─ " : "├─ "}${deep}${item.text}`);
+    if (item.node !== undefined) {
+      const indent = f.depth >= MAX_INDENT ? f.indent : `${f.indent}${last ? "   " : "│  "}`;
+      frames.push({ items: itemsOf(item.node), i: 0, indent, depth: f.depth + 1 });
+    }
+  }
   return lines.join("\n");
 }

@@ -1,7 +1,27 @@
 // Stack capture for the debug tools (derivation traces, leak reports); not part of the public API.
 
-/** Frames of any Tether package, in this repository or installed. */
-const OWN = /[\\/]packages[\\/](core|group|sync)[\\/](src|dist)[\\/]|[\\/]@tether[\\/](core|group|sync)[\\/]/;
+/**
+ * Frames of any Tether package: those under the directory that holds this package and its
+ * siblings (`…/packages/` in this repository, `…/node_modules/@tether/` installed), found from this
+ * module's own URL, so that a user's own `packages/core/src` in a monorepo is not taken for
+ * Tether's; and, for a second installed copy, any `@tether/core|group|sync` directory.
+ */
+const OWN = ownFrames();
+
+function ownFrames(): RegExp {
+  const installed = "[\\\\/]@tether[\\\\/](core|group|sync)[\\\\/]";
+  try {
+    const home = new URL("../../", import.meta.url);
+    // Only where the layout is known: in a bundle, user code may share this module's file.
+    if (home.protocol !== "file:" || !/\/(packages|@tether)\/$/.test(home.pathname)) return new RegExp(installed);
+    const escape = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const path = decodeURIComponent(home.pathname);
+    const dirs = [home.href, path, path.replace(/\//g, "\\")].map(escape).join("|");
+    return new RegExp(`(?:${dirs})(core|group|sync)[\\\\/](src|dist)[\\\\/]|${installed}`);
+  } catch {
+    return new RegExp(installed);
+  }
+}
 const TEST = /\.test\.[jt]s/;
 
 /**

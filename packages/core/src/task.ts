@@ -66,7 +66,14 @@ export class TaskRecord {
 
   /** The name given in the options, else the function's (read only when printing: it is slow). */
   get name(): string {
-    return this._name ?? (this._task.name || "anonymous");
+    if (this._name !== undefined) return this._name;
+    try {
+      const n: unknown = this._task.name;
+      return typeof n === "string" && n !== "" ? n : "anonymous";
+    } catch {
+      // A Proxy revoked since, or a `name` getter that throws: dump() must still print.
+      return "anonymous";
+    }
   }
 
   /** Unlinks the record once the task has settled. */

@@ -106,6 +106,7 @@ export async function map<T, R>(
   const results: R[] = [];
   // map keeps its own count of calls in flight, so the group needs no limit and no queue.
   const group = new Group(c);
+  const fnName = `map ${fn.name || "fn"}`;
   let next = 0;
   let exhausted = false;
 
@@ -141,6 +142,7 @@ export async function map<T, R>(
       return;
     }
     const i = next++;
+    // Named for dump(): fn's own name and the item's index, not the anonymous closure's.
     group.go((gctx) => {
       const out = fn(gctx, item, i);
       if (isAsyncGenerator(out)) {
@@ -155,7 +157,7 @@ export async function map<T, R>(
         // idle moment between this call and the next.
         pull();
       });
-    });
+    }, { name: `${fnName}[${i}]` });
   };
 
   for (let started = 0; started < limit && !exhausted && group.ctx.err === undefined; started++) pull();

@@ -64,6 +64,24 @@ describe("race()", () => {
 });
 
 describe("map()", () => {
+  it("map() names its calls after fn and the index in dump()", async () => {
+    const { dump } = await import("@tether/core/debug");
+    const [ctx, cancel] = withCancel(background());
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const mapped = map(ctx, ["a", "b"], async function fetchItem(_c: Context, item: string) {
+      await gate;
+      return item;
+    });
+    await new Promise((r) => setImmediate(r));
+    const seen = dump(ctx);
+    release();
+    expect(await mapped).toEqual(["a", "b"]);
+    expect(seen).toContain('task "map fetchItem[0]"');
+    expect(seen).toContain('task "map fetchItem[1]"');
+    cancel();
+  });
+
   it("map() keeps input order whatever the finishing order", async () => {
     const out = await map(background(), [30, 10, 20], async (ctx, ms, i) => {
       await sleep(ctx, ms / 10);
