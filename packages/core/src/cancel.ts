@@ -2,7 +2,7 @@ import { foreignErr, ownerOf } from "./bridge.js";
 import { Ctx, type Context, asContext } from "./context.js";
 import { hooks, live } from "./counters.js";
 import { Canceled } from "./errors.js";
-import { CancelNode, Kind, type Member, type Subscriber, Sub, append, owners, unlink } from "./node.js";
+import { CancelNode, Kind, type Member, type Subscriber, Sub, append, cancels, owners, unlink } from "./node.js";
 
 /**
  * Links a new node under its parent so the parent's cancellation reaches it. A parent already
@@ -67,6 +67,8 @@ export function cancelNode(node: CancelNode, err: Error, cause: unknown): void {
   if (node._owner !== null) unlink(node);
   node.err = err;
   node._cause = c;
+  const epoch = ++cancels.epoch;
+  node._epoch = epoch;
   if (node._head === null) {
     release(node);
     return;
@@ -85,6 +87,7 @@ export function cancelNode(node: CancelNode, err: Error, cause: unknown): void {
       if (m instanceof CancelNode) {
         m.err = err;
         m._cause = c;
+        m._epoch = epoch;
         stack.push(m);
       } else fired.push(m);
       m = next;

@@ -19,11 +19,22 @@ export const owners = new WeakMap<AbortSignal, CancelNode>();
  * withTimeout and withSignal return. Its children and subscribers form an intrusive doubly linked
  * list, so linking and unlinking are O(1) and allocate nothing.
  */
+/**
+ * How many cancels have run, counting a cascade once: a clock that orders the start of a wait
+ * against a context's cancellation. Read by `until`, advanced only by `cancelNode`.
+ */
+export const cancels = { epoch: 0 };
+
 export class CancelNode extends Ctx {
   /** Set once, by the first cancel; never changes after. */
   err: Error | undefined = undefined;
   /** The cause given to the first cancel, or `err` when none was given. Set with `err`. */
   _cause: unknown = undefined;
+  /**
+   * The {@link cancels} count of the cancel that set `err`; 0 while alive, and for a node born
+   * cancelled. Tells the task driver whether a wait began before this node was cancelled.
+   */
+  _epoch = 0;
   /** The node whose list holds this one; null when unlinked (root of a foreign link, or cancelled). */
   _owner: CancelNode | null = null;
   _prev: Member | null = null;

@@ -1,8 +1,8 @@
-import { type Context, asContext, asFunction, describe } from "./context.js";
+import { type Context, Ctx, asContext, asFunction, describe } from "./context.js";
 import { live } from "./counters.js";
 import { errorIs } from "./errors.js";
 import { cause, subscribe } from "./cancel.js";
-import type { Sub } from "./node.js";
+import { CancelNode, type Sub, cancels } from "./node.js";
 import { suppressed } from "./suppressed.js";
 
 /**
@@ -138,20 +138,32 @@ const watches = new WeakMap<object, Watch>();
 
 /** The instruction `until` yields: the watch on a promise, for the driver to race against the context. */
 class Until {
+  /** The cancel clock when `until` was called: did the task's context cancel before or after? */
+  readonly epoch = cancels.epoch;
   constructor(readonly watch: Watch) {}
+}
+
+/**
+ * Whether `ctx`, cancelled, was cancelled after the wait `u` began: the operation it waits for was
+ * asked for first, and what it has already delivered must not be dropped. Unknown for a context
+ * that is not Tether's, and taken as before: the wait throws the cancellation, as a yield does.
+ */
+function cancelledSince(ctx: Context, u: Until): boolean {
+  const src = ctx instanceof Ctx ? ctx._src : null;
+  return src instanceof CancelNode && src._epoch > u.epoch;
 }
 
 /**
  * until waits for `p` inside a generator task, and the wait is interrupted when the task's context
  * is cancelled: `const v = yield* until(p)` gives `p`'s value, throws its rejection, or throws
- * `ctx.err` on cancel. While the task waits, a value `p` delivered in the same turn as the cancel,
- * before it, still reaches the task — a lock just handed over is not dropped — and the task meets
- * the cancellation at its next `yield`; a rejection in that turn gives way to the cancellation. A
- * wait that reaches the driver after the cancel throws it. A promise abandoned on cancel may still
- * reject later; that rejection is handled, never reported as unhandled. One that fulfils later is
- * dropped, so when the value is a resource to give back, prefer a plain `await` of an operation
- * that `ctx` itself cancels (`await mu.lock(ctx)`): it either fails or hands over. For the same
- * reason, run a child task with `yield* child(ctx)` or `await runTask(ctx, child)`, not
+ * `ctx.err` on cancel. A value `p` had delivered by the time the cancel reached the wait — a lock
+ * just granted, a value just received — is never dropped: the task gets it and meets the
+ * cancellation at its next `yield`. A rejection gives way to the cancellation, and a wait begun
+ * (until called) after the cancel throws it, as a yield does. A promise abandoned on cancel may
+ * still reject later; that rejection is handled, never reported as unhandled. One that fulfils
+ * later is dropped, so wrap only operations that `ctx` itself cancels (`mu.lock(ctx)`) when the
+ * value is a resource to give back — they either fail or hand over — or simply `await` them. For
+ * the same reason, run a child task with `yield* child(ctx)` or `await runTask(ctx, child)`, not
  * `until(runTask(...))`: abandoned on cancel, the child's cleanup could outlive this task. (A plain `yield p` would not do: an async generator
  * awaits what it yields before the driver sees it, so that wait cannot be interrupted.)
  *
@@ -211,7 +223,10 @@ type Step = { ok: true; value: unknown } | { ok: false; error: unknown };
 function race(ctx: Context, u: Until, label: string): Promise<Step> {
   const w = u.watch;
   const known = w.outcome;
-  if (known !== undefined) return Promise.resolve(known);
+  if (known !== undefined) {
+    const err = ctx.err;
+    return Promise.resolve(!known.ok && err !== undefined ? { ok: false, error: err } : known);
+  }
   return new Promise<Step>((resolve) => {
     let sub: Sub | null = null;
     let done = false;
@@ -219,7 +234,9 @@ function race(ctx: Context, u: Until, label: string): Promise<Step> {
     const settle = (step: Step): void => {
       if (done) return;
       done = true;
-      w.waiters?.delete(settle);
+      const ws = w.waiters;
+      // An emptied set is dropped, not kept at the size its busiest moment grew it to.
+      if (ws !== null && ws.delete(settle) && ws.size === 0) w.waiters = null;
       sub?.off();
       sub = null;
       // A rejection in the cancel's turn is most likely the cancel itself, seen through a library
@@ -230,10 +247,13 @@ function race(ctx: Context, u: Until, label: string): Promise<Step> {
     // A cancellation decides one microtask later, behind a value already queued: a lock just
     // handed over, a value just received, reaches the task instead of being dropped with nobody to
     // release or take it. The task meets the cancellation at its next yield.
-    sub = subscribe(ctx, (error: Error): void => {
+    const cancelled = (error: Error): void => {
       cancellation = error;
       void Promise.resolve().then(() => settle({ ok: false, error }));
-    }, label);
+    };
+    const err = ctx.err;
+    if (err !== undefined) cancelled(err);
+    else sub = subscribe(ctx, cancelled, label);
   });
 }
 
@@ -272,6 +292,17 @@ function isCancellation(ctx: Context, error: unknown): boolean {
   return err !== undefined && (errorIs(error, err) || errorIs(error, cause(ctx)));
 }
 
+/**
+ * The errors the driver made for cleanup that failed after it had told the task of the
+ * cancellation, and the promises of the generator tasks it drives: `race` tells a loser's cleanup
+ * failure from a failure of its own with them.
+ *
+ * @internal
+ */
+export const cleanupFailures = new WeakSet<object>();
+/** @internal See {@link cleanupFailures}. */
+export const drivenTasks = new WeakSet<Promise<unknown>>();
+
 /** Drives a generator task to completion; see runTask for the protocol. */
 async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown>, rec: TaskRecord): Promise<unknown> {
   let step: Step = { ok: true, value: undefined };
@@ -291,7 +322,11 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       // failure while a cancel raced it, or after a wait of its own saw the cancel, as an async
       // function's would: wrapped, `errorIs(err, Canceled)` would hide a real failure.
       const cancellation = ctx.err;
-      if (told && cancellation !== undefined && !isCancellation(ctx, error)) throw suppressed(error, cancellation);
+      if (told && cancellation !== undefined && !isCancellation(ctx, error)) {
+        const failure = suppressed(error, cancellation);
+        cleanupFailures.add(failure);
+        throw failure;
+      }
       throw error;
     }
     if (r.done === true) return r.value;
@@ -304,13 +339,17 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       slice = now();
     }
     const err = ctx.err;
-    if (err !== undefined) step = { ok: false, error: err };
-    else if (y === undefined) step = { ok: true, value: undefined };
-    else if (y instanceof Until) {
+    if (y instanceof Until && (err === undefined || cancelledSince(ctx, y))) {
+      // Raced even when the context was cancelled after the wait began, while the generator was
+      // on its way here (or the driver gave the event loop its turn): a value the operation has
+      // already delivered — a lock granted, a value received — reaches the task, which meets the
+      // cancellation at its next yield. A wait begun after the cancel throws it, as a yield does.
       rec.state = `until(${describe(y.watch.promise)})`;
       // The task's own line in dump() already says what it waits for: the sub stays unlabelled.
       step = await race(ctx, y, "");
-    } else step = { ok: false, error: badYield(y) };
+    } else if (err !== undefined) step = { ok: false, error: err };
+    else if (y === undefined) step = { ok: true, value: undefined };
+    else step = { ok: false, error: badYield(y) };
   }
 }
 
@@ -325,9 +364,9 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
  * few milliseconds); `const v = yield* until(p)` is a wait that cancellation interrupts; yielding
  * anything else throws a TypeError into the generator. Cancellation is thrown, level-triggered:
  * once `ctx` is cancelled, the `yield` the task is paused at throws `ctx.err`, and so does every
- * later one (save an `until` whose promise had settled before the cancel, see {@link until}), so
- * cleanup that must wait uses `await`, never `yield`. runTask settles only after the
- * generator has finished: it rejects with `ctx.err`, or with a `SuppressedError` whose `error` is
+ * later one (save a value that an `until` begun before the cancel had already received: see
+ * {@link until}), so cleanup that must wait uses `await`, never `yield`. runTask settles only after
+ * the generator has finished: it rejects with `ctx.err`, or with a `SuppressedError` whose `error` is
  * what cleanup threw and whose `suppressed` is the cancellation, or resolves with the value if the
  * task caught the cancellation and returned.
  *
@@ -419,6 +458,7 @@ export function watchTask<T>(
   if (generator) {
     rec = new TaskRecord(task as Task<unknown>, name, c, true);
     p = drive(c, out as AsyncGenerator<unknown, T, unknown>, rec);
+    drivenTasks.add(p);
   } else if (thenable) {
     rec = new TaskRecord(task as Task<unknown>, name, c, false);
     // A foreign thenable goes through Promise.resolve, which also guards against a throwing then.

@@ -1,5 +1,5 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
-import { asContext, asFunction, watchTask } from "@tether/core/internal";
+import { asContext, asFunction, cleanupFailures, drivenTasks, watchTask } from "@tether/core/internal";
 import { isBareEcho, isEcho } from "./echo.js";
 
 /**
@@ -42,8 +42,10 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   // win came, so failed on their own rather than in the cleanup the win's cancel started.
   const watched = new Array<Promise<unknown> | undefined>(n);
   const settledFirst = new Array<boolean>(n).fill(false);
-  // Losers whose failure, not the cancellation the win sent, arrived after the win, in order.
+  // Losers whose failure, not the cancellation the win sent, arrived after the win, in order; and
+  // which of them were generator tasks, whose driver says whether a failure was in cleanup.
   const late: { i: number; error: unknown }[] = [];
+  const generator = new Array<boolean>(n).fill(false);
   let left = n;
   const win = (value: unknown): void => {
     winner = { value };
@@ -64,7 +66,7 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   try {
     await new Promise<void>((resolve) => {
       for (let i = 0; i < n; i++) {
-        watched[i] = watchTask(
+        const p = (watched[i] = watchTask(
           child,
           tasks[i] as Task<unknown>,
           undefined,
@@ -80,7 +82,8 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
             if (winner !== undefined && !isEcho(error, child)) late.push({ i, error });
             if (--left === 0) resolve();
           },
-        );
+        ));
+        if (p !== undefined && drivenTasks.has(p)) generator[i] = true;
       }
     });
   } finally {
@@ -92,11 +95,15 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
     if (err !== undefined && echoes === n) throw err;
     throw new AggregateError(errors, "race: every task failed");
   }
-  // A loser that fails with anything but the cancellation the win sent it failed in its cleanup:
-  // like a failing dispose after a successful `using` body, that fails race. One that had failed
-  // before the win, its failure merely reported after it, was an attempt that lost, as in
-  // Promise.any. Every probe has run by now: each was queued with its promise's report, before
-  // the outer promise could resume this function.
-  for (const { i, error } of late) if (!settledFirst[i]) throw error;
+  // A loser that fails in its cleanup after the win's cancel fails race, like a failing dispose
+  // after a successful `using` body. A generator task's driver says which failures those are;
+  // for any other task, any failure but the cancellation counts. One that had failed before the
+  // win, its failure merely reported after it, was an attempt that lost, as in Promise.any. Every
+  // probe has run by now: each was queued with its promise's report, before the outer promise
+  // could resume this function.
+  for (const { i, error } of late) {
+    if (settledFirst[i]) continue;
+    if (!generator[i] || cleanupFailures.has(error as object)) throw error;
+  }
   return winner.value as TaskResult<T[number]>;
 }

@@ -56,4 +56,38 @@ describe("sync waits inside yield* until()", () => {
     await task;
     expect(got).toEqual(["payload"]);
   });
+
+  it("yield* until(mu.lock(ctx)) on a free mutex keeps the lock when the cancel lands before the driver reads the wait", async () => {
+    const mu = new Mutex();
+    const [ctx, cancel] = withCancel(background());
+    const log: string[] = [];
+    const task = runTask(ctx, async function* () {
+      const hold = yield* until(mu.lock(ctx));
+      log.push("got the lock");
+      try {
+        yield;
+      } finally {
+        hold[Symbol.dispose]();
+      }
+    });
+    // The same turn as the grant: the generator has yielded, the driver has not read it yet.
+    cancel();
+    await expect(task).rejects.toBe(Canceled);
+    expect(log).toEqual(["got the lock"]);
+    expect(mu.locked).toBe(false);
+  });
+
+  it("yield* until(ch.recv(ctx)) of a buffered value keeps it when the cancel lands before the driver reads the wait", async () => {
+    const ch = new Channel<string>(1);
+    ch.trySend("payload");
+    const [ctx, cancel] = withCancel(background());
+    const got: unknown[] = [];
+    const task = runTask(ctx, async function* () {
+      got.push((yield* until(ch.recv(ctx))).value);
+    });
+    cancel();
+    await task;
+    expect(got).toEqual(["payload"]);
+    expect(ch.length).toBe(0);
+  });
 });
