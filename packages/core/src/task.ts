@@ -51,6 +51,8 @@ export type TaskResult<F> = F extends (ctx: Context) => infer R
 export class TaskRecord {
   /** "running", "at a checkpoint", or what it waits for: "until(<Promise>)". */
   state = "running";
+  /** For a generator task: whether it failed in its cleanup, after the cancel reached it. */
+  cleanupFailed = false;
   _prev: TaskRecord | null = null;
   _next: TaskRecord | null = firstTask;
   constructor(
@@ -118,11 +120,19 @@ class Watch {
   /** The drivers waiting for the outcome, each leaving on cancel; made when the first one comes. */
   waiters: Set<(step: Step) => void> | null = null;
 
-  constructor(readonly promise: Promise<unknown>) {
-    promise.then(
-      (value) => this.settle({ ok: true, value }),
-      (error: unknown) => this.settle({ ok: false, error }),
-    );
+  /**
+   * @param promise What `until` was given: a promise (of any class or realm), watched through the
+   * native `then` with one reaction, as fast as a native promise's; or a thenable, adopted first.
+   */
+  constructor(readonly promise: PromiseLike<unknown>) {
+    const ok = (value: unknown): void => this.settle({ ok: true, value });
+    const fail = (error: unknown): void => this.settle({ ok: false, error });
+    try {
+      nativeThen.call(promise, ok, fail);
+    } catch {
+      // Not a real promise (the native then checks): adopt it as await would.
+      void Promise.resolve(promise).then(ok, fail);
+    }
   }
 
   settle(step: Step): void {
@@ -135,11 +145,16 @@ class Watch {
 }
 
 const watches = new WeakMap<object, Watch>();
+// Captured at load: a later patch of Promise.prototype.then must not change how waits are watched.
+const nativeThen = Promise.prototype.then as (this: unknown, ok: (v: unknown) => void, fail: (e: unknown) => void) => unknown;
+
 
 /** The instruction `until` yields: the watch on a promise, for the driver to race against the context. */
 class Until {
   /** The cancel clock when `until` was called: did the task's context cancel before or after? */
   readonly epoch = cancels.epoch;
+  /** Set once the driver has raced it: an instruction taken out and yielded again is refused. */
+  used = false;
   constructor(readonly watch: Watch) {}
 }
 
@@ -151,6 +166,15 @@ class Until {
 function cancelledSince(ctx: Context, u: Until): boolean {
   const src = ctx instanceof Ctx ? ctx._src : null;
   return src instanceof CancelNode && src._epoch > u.epoch;
+}
+
+/**
+ * Whether `ctx`, cancelled, was cancelled after the cancel clock read `epoch`; for a context that
+ * is not Tether's, whose cancel cannot be placed, yes.
+ */
+function cancelledDuring(ctx: Context, epoch: number): boolean {
+  const src = ctx instanceof Ctx ? ctx._src : null;
+  return !(src instanceof CancelNode) || src._epoch > epoch;
 }
 
 /**
@@ -186,10 +210,12 @@ export function until<T>(p: PromiseLike<T>): AsyncGenerator<unknown, T, unknown>
   // until() of it shares one watch. The watch's reaction handles a rejection from the start:
   // whether the driver races it, finds the task already cancelled, or never sees it (`yield
   // until(p)` without the star), a later rejection is never unhandled.
-  if (!(p instanceof Promise)) return untilGen(new Until(new Watch(Promise.resolve(p))));
+  // A promise of another realm or a thenable gets a watch of its own (the Watch still watches a
+  // foreign realm's promise natively).
+  if (!(p instanceof Promise)) return untilGen(new Until(new Watch(p)));
   let w = watches.get(p);
   if (w === undefined) {
-    w = new Watch(Promise.resolve(p));
+    w = new Watch(p);
     watches.set(p, w);
   }
   return untilGen(new Until(w));
@@ -215,6 +241,21 @@ const now: () => number =
   typeof performance === "object" && typeof performance.now === "function" ? () => performance.now() : Date.now;
 
 type Step = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * How many microtask steps a cancellation gives a value already on its way to a waiting `until`:
+ * one for a primitive's own hand-over, one more for a `select`'s result or a `.then` between the
+ * hand-over and the wait, and one to spare.
+ */
+const GRACE_HOPS = 3;
+
+function afterHops(n: number, fn: () => void): Promise<void> {
+  let p = Promise.resolve();
+  for (let i = 1; i < n; i++) p = p.then(noop);
+  return p.then(fn);
+}
+
+const noop = (): void => {};
 
 /**
  * Waits for the outcome of `u`'s promise, or for the cancellation of `ctx`, whichever comes first;
@@ -244,12 +285,13 @@ function race(ctx: Context, u: Until, label: string): Promise<Step> {
       resolve(!step.ok && cancellation !== undefined ? { ok: false, error: cancellation } : step);
     };
     (w.waiters ??= new Set()).add(settle);
-    // A cancellation decides one microtask later, behind a value already queued: a lock just
-    // handed over, a value just received, reaches the task instead of being dropped with nobody to
-    // release or take it. The task meets the cancellation at its next yield.
+    // A cancellation decides a few microtasks later, behind a value already on its way: a lock just
+    // handed over, a value just received (a select's takes one step more), reaches the task instead
+    // of being dropped with nobody to release or take it. The task meets the cancellation at its
+    // next yield.
     const cancelled = (error: Error): void => {
       cancellation = error;
-      void Promise.resolve().then(() => settle({ ok: false, error }));
+      void afterHops(GRACE_HOPS, () => settle({ ok: false, error }));
     };
     const err = ctx.err;
     if (err !== undefined) cancelled(err);
@@ -293,15 +335,12 @@ function isCancellation(ctx: Context, error: unknown): boolean {
 }
 
 /**
- * The errors the driver made for cleanup that failed after it had told the task of the
- * cancellation, and the promises of the generator tasks it drives: `race` tells a loser's cleanup
- * failure from a failure of its own with them.
+ * The records of the generator tasks the driver runs, by their promise: `race` reads from one
+ * whether a loser's failure came in its cleanup ({@link TaskRecord.cleanupFailed}).
  *
  * @internal
  */
-export const cleanupFailures = new WeakSet<object>();
-/** @internal See {@link cleanupFailures}. */
-export const drivenTasks = new WeakSet<Promise<unknown>>();
+export const drivenTasks = new WeakMap<Promise<unknown>, TaskRecord>();
 
 /** Drives a generator task to completion; see runTask for the protocol. */
 async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown>, rec: TaskRecord): Promise<unknown> {
@@ -313,20 +352,21 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
     let r: IteratorResult<unknown, unknown>;
     rec.state = "running";
     if (!step.ok && !told) told = isCancellation(ctx, step.error);
+    const began = cancels.epoch;
     try {
       r = await (step.ok ? gen.next(step.value) : gen.throw(step.error));
     } catch (error) {
+      // In its cleanup: told of the cancellation, or running (in an await of its own, which may
+      // have seen it) when the cancel came. Not one that failed on its own in a step the driver
+      // began after the cancel, with a value received before it.
+      rec.cleanupFailed = ctx.err !== undefined && (told || cancelledDuring(ctx, began));
       // Cleanup that threw after the driver told the task of the cancellation keeps both, like
       // `using` does; the task's own rethrow of the cancellation (or of the cause a fetch-style API
       // rejects with) passes through. So does an error the task threw before it was told — its own
       // failure while a cancel raced it, or after a wait of its own saw the cancel, as an async
       // function's would: wrapped, `errorIs(err, Canceled)` would hide a real failure.
       const cancellation = ctx.err;
-      if (told && cancellation !== undefined && !isCancellation(ctx, error)) {
-        const failure = suppressed(error, cancellation);
-        cleanupFailures.add(failure);
-        throw failure;
-      }
+      if (told && cancellation !== undefined && !isCancellation(ctx, error)) throw suppressed(error, cancellation);
       throw error;
     }
     if (r.done === true) return r.value;
@@ -339,7 +379,8 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       slice = now();
     }
     const err = ctx.err;
-    if (y instanceof Until && (err === undefined || cancelledSince(ctx, y))) {
+    if (y instanceof Until && !y.used && (err === undefined || cancelledSince(ctx, y))) {
+      y.used = true;
       // Raced even when the context was cancelled after the wait began, while the generator was
       // on its way here (or the driver gave the event loop its turn): a value the operation has
       // already delivered — a lock granted, a value received — reaches the task, which meets the
@@ -458,7 +499,7 @@ export function watchTask<T>(
   if (generator) {
     rec = new TaskRecord(task as Task<unknown>, name, c, true);
     p = drive(c, out as AsyncGenerator<unknown, T, unknown>, rec);
-    drivenTasks.add(p);
+    drivenTasks.set(p, rec);
   } else if (thenable) {
     rec = new TaskRecord(task as Task<unknown>, name, c, false);
     // A foreign thenable goes through Promise.resolve, which also guards against a throwing then.

@@ -331,6 +331,49 @@ describe("race() and its losers' cleanup", () => {
     expect(ranOn).toBe(true);
   });
 
+  it("race() rejects with the cleanup failure of a generator loser that learned of the cancel in an await of its own", async () => {
+    const broken = new Error("could not close");
+    const loser = async function* (c: Context): AsyncGenerator<unknown, string, unknown> {
+      try {
+        await sleep(c, 60_000);
+      } finally {
+        // eslint-disable-next-line no-unsafe-finally -- the failure under test
+        throw broken;
+      }
+      return "never";
+    };
+    await expect(race(background(), loser, async () => "winner")).rejects.toBe(broken);
+  });
+
+  it("race() rejects with a generator loser's cleanup failure that came before the win", async () => {
+    const [ctx, cancel] = withCancelCause(background());
+    const broken = new Error("could not close");
+    const p = race(
+      ctx,
+      async function* () {
+        try {
+          yield* until(new Promise(() => {}));
+        } finally {
+          // eslint-disable-next-line no-unsafe-finally -- the failure under test
+          throw broken;
+        }
+      },
+      async (c: Context) => {
+        // Turns the cancellation into a fallback, after the other task's cleanup has failed.
+        await sleep(c, 60_000).catch(() => undefined);
+        await new Promise((r) => setImmediate(r));
+        return "fallback";
+      },
+    );
+    await new Promise((r) => setImmediate(r));
+    cancel(new Error("caller gave up"));
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as { error?: unknown }).error).toBe(broken);
+  });
+
   it("race() still rejects with a loser's failure that came after the win's cancel without echoing it", async () => {
     const broken = new Error("could not close the connection");
     const loser = async (c: Context): Promise<string> => {

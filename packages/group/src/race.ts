@@ -1,5 +1,5 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
-import { asContext, asFunction, cleanupFailures, drivenTasks, watchTask } from "@tether/core/internal";
+import { type TaskRecord, asContext, asFunction, drivenTasks, watchTask } from "@tether/core/internal";
 import { isBareEcho, isEcho } from "./echo.js";
 
 /**
@@ -42,10 +42,12 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   // win came, so failed on their own rather than in the cleanup the win's cancel started.
   const watched = new Array<Promise<unknown> | undefined>(n);
   const settledFirst = new Array<boolean>(n).fill(false);
-  // Losers whose failure, not the cancellation the win sent, arrived after the win, in order; and
-  // which of them were generator tasks, whose driver says whether a failure was in cleanup.
+  // Losers whose failure, not the cancellation the win sent, arrived after the win, in order; the
+  // records of the generator tasks, whose driver says whether a failure came in cleanup; and the
+  // first such cleanup failure, whenever it came.
   const late: { i: number; error: unknown }[] = [];
-  const generator = new Array<boolean>(n).fill(false);
+  const records = new Array<TaskRecord | undefined>(n);
+  let cleanupFailure: { error: unknown } | undefined;
   let left = n;
   const win = (value: unknown): void => {
     winner = { value };
@@ -79,11 +81,14 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
             watched[i] = undefined;
             errors[i] = error;
             if (isBareEcho(error, c)) echoes++;
-            if (winner !== undefined && !isEcho(error, child)) late.push({ i, error });
+            const rec = records[i];
+            if (rec !== undefined) {
+              if (rec.cleanupFailed && cleanupFailure === undefined && !isEcho(error, child)) cleanupFailure = { error };
+            } else if (winner !== undefined && !isEcho(error, child)) late.push({ i, error });
             if (--left === 0) resolve();
           },
         ));
-        if (p !== undefined && drivenTasks.has(p)) generator[i] = true;
+        if (p !== undefined) records[i] = drivenTasks.get(p);
       }
     });
   } finally {
@@ -95,15 +100,13 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
     if (err !== undefined && echoes === n) throw err;
     throw new AggregateError(errors, "race: every task failed");
   }
-  // A loser that fails in its cleanup after the win's cancel fails race, like a failing dispose
-  // after a successful `using` body. A generator task's driver says which failures those are;
-  // for any other task, any failure but the cancellation counts. One that had failed before the
-  // win, its failure merely reported after it, was an attempt that lost, as in Promise.any. Every
-  // probe has run by now: each was queued with its promise's report, before the outer promise
-  // could resume this function.
-  for (const { i, error } of late) {
-    if (settledFirst[i]) continue;
-    if (!generator[i] || cleanupFailures.has(error as object)) throw error;
-  }
+  // A loser that fails in its cleanup fails race, like a failing dispose after a successful
+  // `using` body. A generator task's driver says which failures those are, whenever they came; for
+  // any other task, any failure after the win but the cancellation counts, except one that had
+  // failed before the win, its failure merely reported after it: an attempt that lost, as in
+  // Promise.any. Every probe has run by now: each was queued with its promise's report, before
+  // the outer promise could resume this function.
+  if (cleanupFailure !== undefined) throw cleanupFailure.error;
+  for (const { i, error } of late) if (!settledFirst[i]) throw error;
   return winner.value as TaskResult<T[number]>;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Canceled, background, runTask, until, withCancel } from "@tether/core";
-import { Channel, Mutex, Semaphore } from "@tether/sync";
+import { Channel, Mutex, Semaphore, select } from "@tether/sync";
 
 /** Resolves after every queued microtask and one macrotask turn have run. */
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -89,5 +89,35 @@ describe("sync waits inside yield* until()", () => {
     await task;
     expect(got).toEqual(["payload"]);
     expect(ch.length).toBe(0);
+  });
+
+  it("yield* until(select(...)) gets the value a waiting select received in the same turn as the cancel", async () => {
+    const ch = new Channel<string>();
+    const [ctx, cancel] = withCancel(background());
+    const got: unknown[] = [];
+    const task = runTask(ctx, async function* () {
+      got.push(yield* until(select(ctx, [ch.recvCase((r) => r.value)])));
+    });
+    await turn();
+    expect(ch.trySend("V")).toBe(true);
+    cancel();
+    await task;
+    expect(got).toEqual(["V"]);
+  });
+
+  it("yield* until() of a lock reached through a .then keeps it when the cancel comes in the same turn", async () => {
+    const mu = new Mutex();
+    const [ctx, cancel] = withCancel(background());
+    const task = runTask(ctx, async function* () {
+      const hold = yield* until(mu.lock(ctx).then((h) => h));
+      try {
+        yield;
+      } finally {
+        hold[Symbol.dispose]();
+      }
+    });
+    cancel();
+    await expect(task).rejects.toBe(Canceled);
+    expect(mu.locked).toBe(false);
   });
 });
