@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Canceled, background, runTask, until, withCancel } from "@tether/core";
+import { Canceled, type Context, background, runTask, until, withCancel } from "@tether/core";
 import { Channel, Mutex, Semaphore, select } from "@tether/sync";
 
 /** Resolves after every queued microtask and one macrotask turn have run. */
@@ -42,13 +42,18 @@ describe("sync waits inside yield* until()", () => {
     expect(sem.available).toBe(2);
   });
 
-  it("yield* until(ch.recv(ctx)) gets a value delivered in the same turn as the cancel", async () => {
+  // A receive waiting in until(): the value is handed over, then the cancel comes, in one turn.
+  const receives: Array<[string, (ch: Channel<string>, ctx: Context) => Promise<unknown>]> = [
+    ["ch.recv(ctx)", async (ch, ctx) => (await ch.recv(ctx)).value],
+    ["select(ctx, [ch.recvCase(fn)]), whose result is one step later", (ch, ctx) => select(ctx, [ch.recvCase((r) => r.value)])],
+  ];
+
+  it.each(receives)("yield* until(%s) gets a value delivered in the same turn as the cancel", async (_, receive) => {
     const ch = new Channel<string>();
     const [ctx, cancel] = withCancel(background());
     const got: unknown[] = [];
     const task = runTask(ctx, async function* () {
-      const r = yield* until(ch.recv(ctx));
-      got.push(r.value);
+      got.push(yield* until(receive(ch, ctx)));
     });
     await turn();
     expect(ch.trySend("payload")).toBe(true);
@@ -89,20 +94,6 @@ describe("sync waits inside yield* until()", () => {
     await task;
     expect(got).toEqual(["payload"]);
     expect(ch.length).toBe(0);
-  });
-
-  it("yield* until(select(...)) gets the value a waiting select received in the same turn as the cancel", async () => {
-    const ch = new Channel<string>();
-    const [ctx, cancel] = withCancel(background());
-    const got: unknown[] = [];
-    const task = runTask(ctx, async function* () {
-      got.push(yield* until(select(ctx, [ch.recvCase((r) => r.value)])));
-    });
-    await turn();
-    expect(ch.trySend("V")).toBe(true);
-    cancel();
-    await task;
-    expect(got).toEqual(["V"]);
   });
 
   it("yield* until() of a lock reached through a .then keeps it when the cancel comes in the same turn", async () => {
