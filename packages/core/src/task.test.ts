@@ -520,7 +520,7 @@ describe("yield* until() on a long-lived promise", () => {
     expect(grown).toBeLessThan(2);
   }, 30_000);
 
-  it("until() watches a promise of any class natively: its own then is never called, and every wait gets the value", async () => {
+  it("until() adopts a promise subclass through its own then, as await does, once however many waits share it", async () => {
     let thens = 0;
     class Tracked<T> extends Promise<T> {
       override then<A = T, B = never>(ok?: ((v: T) => A | PromiseLike<A>) | null, fail?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
@@ -539,9 +539,8 @@ describe("yield* until() on a long-lived promise", () => {
     await turn();
     resolve(7);
     expect(await Promise.all(waits)).toEqual([7, 7, 7, 7, 7]);
-    // Watched with the native then, one step from its settling, as a native promise is; a
-    // subclass's own then (which may adopt through extra steps) is not involved.
-    expect(thens).toBe(0);
+    // Its own then runs (a lazy subclass starts its work there), once for the one shared watch.
+    expect(thens).toBe(1);
     cancel();
   });
 
@@ -558,5 +557,26 @@ describe("yield* until() on a long-lived promise", () => {
     });
     const got = await p;
     expect(got).toBeInstanceOf(TypeError);
+  });
+
+  it("runTask() throws a yielded value that cannot even be inspected into the generator, so its cleanup runs", async () => {
+    const odd = new Proxy(
+      {},
+      {
+        getPrototypeOf(): never {
+          throw new Error("cannot inspect");
+        },
+      },
+    );
+    let cleanedUp = false;
+    const p = runTask(background(), async function* () {
+      try {
+        yield odd;
+      } finally {
+        cleanedUp = true;
+      }
+    });
+    await expect(p).rejects.toBeInstanceOf(TypeError);
+    expect(cleanedUp).toBe(true);
   });
 });

@@ -120,19 +120,21 @@ class Watch {
   /** The drivers waiting for the outcome, each leaving on cancel; made when the first one comes. */
   waiters: Set<(step: Step) => void> | null = null;
 
-  /**
-   * @param promise What `until` was given: a promise (of any class or realm), watched through the
-   * native `then` with one reaction, as fast as a native promise's; or a thenable, adopted first.
-   */
+  /** @param promise What `until` was given: a promise of any kind, or a thenable. */
   constructor(readonly promise: PromiseLike<unknown>) {
     const ok = (value: unknown): void => this.settle({ ok: true, value });
     const fail = (error: unknown): void => this.settle({ ok: false, error });
+    // A plain native promise is watched with the native then, one step from its settling. Anything
+    // else — a subclass (whose then may start lazy work), another realm's promise, a thenable — is
+    // adopted as await adopts it, through its own then, two steps more.
+    let plain = false;
     try {
-      nativeThen.call(promise, ok, fail);
+      plain = Object.getPrototypeOf(promise) === Promise.prototype;
     } catch {
-      // Not a real promise (the native then checks): adopt it as await would.
-      void Promise.resolve(promise).then(ok, fail);
+      // A Proxy that cannot be inspected: adopted below, where its then decides.
     }
+    if (plain) nativeThen.call(promise, ok, fail);
+    else void Promise.resolve(promise).then(ok, fail);
   }
 
   settle(step: Step): void {
@@ -244,10 +246,11 @@ type Step = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
  * How many microtask steps a cancellation gives a value already on its way to a waiting `until`:
- * one for a primitive's own hand-over, one more for a `select`'s result or a `.then` between the
- * hand-over and the wait, and one to spare.
+ * one for a primitive's own hand-over; one more for a `select`'s result or a `.then` between the
+ * hand-over and the wait; two more for a select callback that returns a promise, or for adopting a
+ * promise that is not a plain native one; and one to spare.
  */
-const GRACE_HOPS = 3;
+const GRACE_HOPS = 5;
 
 function afterHops(n: number, fn: () => void): Promise<void> {
   let p = Promise.resolve();
@@ -308,6 +311,15 @@ function isIterator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> 
     typeof (x as AsyncGenerator).next === "function" &&
     typeof (x as AsyncGenerator).throw === "function"
   );
+}
+
+/** Whether `y` is an `until` instruction; false for a value that cannot even be inspected. */
+function isUntil(y: unknown): y is Until {
+  try {
+    return y instanceof Until;
+  } catch {
+    return false;
+  }
 }
 
 /** The hint for a task that yielded something the driver does not take. */
@@ -379,7 +391,7 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       slice = now();
     }
     const err = ctx.err;
-    if (y instanceof Until && !y.used && (err === undefined || cancelledSince(ctx, y))) {
+    if (isUntil(y) && !y.used && (err === undefined || cancelledSince(ctx, y))) {
       y.used = true;
       // Raced even when the context was cancelled after the wait began, while the generator was
       // on its way here (or the driver gave the event loop its turn): a value the operation has
@@ -505,15 +517,21 @@ export function watchTask<T>(
     // A foreign thenable goes through Promise.resolve, which also guards against a throwing then.
     p = native ? (out as Promise<T>) : Promise.resolve(out as PromiseLike<T>);
   } else return void ok(out as T);
-  p.then(
-    (v) => {
-      rec.end();
-      ok(v as T);
-    },
-    (e: unknown) => {
-      rec.end();
-      fail(e);
-    },
-  );
+  try {
+    p.then(
+      (v) => {
+        rec.end();
+        ok(v as T);
+      },
+      (e: unknown) => {
+        rec.end();
+        fail(e);
+      },
+    );
+  } catch (e) {
+    // A promise subclass whose then throws, or a Proxy around a promise: a failure like a throw.
+    rec.end();
+    return void fail(e);
+  }
   return p;
 }

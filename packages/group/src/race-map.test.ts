@@ -385,6 +385,30 @@ describe("race() and its losers' cleanup", () => {
 });
 
 describe("run() and race() with a task whose value cannot be inspected", () => {
+  it("run() counts a task returning a promise whose then throws as failed, as if it threw, and awaits the siblings started", async () => {
+    class Broken<T> extends Promise<T> {
+      override then(): never {
+        throw new Error("then threw");
+      }
+    }
+    const log: string[] = [];
+    const err = await run(
+      background(),
+      async (c: Context) => {
+        try {
+          await sleep(c, 60_000);
+        } finally {
+          await sleep(background(), 1);
+          log.push("sibling finished");
+        }
+      },
+      () => new Broken<number>((r) => r(1)),
+    ).catch((e: unknown) => e);
+    log.push("run settled");
+    expect((err as Error).message).toBe("then threw");
+    expect(log).toEqual(["sibling finished", "run settled"]);
+  });
+
   const strict = (): object =>
     new Proxy(
       {},

@@ -5,8 +5,11 @@ import { isBareEcho, isEcho } from "./echo.js";
 /**
  * race starts every task under a child of `ctx` and resolves with the value of the first to
  * fulfil. The others are then cancelled and awaited — their cleanup has run before race settles,
- * and if a loser's cleanup fails (it rejects with anything but that cancellation), race rejects
- * with that failure rather than lose it.
+ * and if a loser's cleanup fails, race rejects with that failure rather than lose it. For a
+ * generator task the driver tells a cleanup failure (after the cancel reached the task) from the
+ * task's own; for any other task, a failure after the win that is not the cancellation counts,
+ * unless the task had already failed when the win came. A failure of a loser's own, before or
+ * apart from the cancel, is an attempt that lost, dropped as `Promise.any` drops it.
  * When every task fails, race rejects with an `AggregateError` of their errors in task order (also
  * for no tasks at all, like `Promise.any`) — or with `ctx.err` when they failed only because `ctx`
  * was cancelled. On a cancelled context it rejects with `ctx.err` and

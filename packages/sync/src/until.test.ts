@@ -46,6 +46,7 @@ describe("sync waits inside yield* until()", () => {
   const receives: Array<[string, (ch: Channel<string>, ctx: Context) => Promise<unknown>]> = [
     ["ch.recv(ctx)", async (ch, ctx) => (await ch.recv(ctx)).value],
     ["select(ctx, [ch.recvCase(fn)]), whose result is one step later", (ch, ctx) => select(ctx, [ch.recvCase((r) => r.value)])],
+    ["select(ctx, [ch.recvCase(async fn)]), whose result is three steps later", (ch, ctx) => select(ctx, [ch.recvCase(async (r) => r.value)])],
   ];
 
   it.each(receives)("yield* until(%s) gets a value delivered in the same turn as the cancel", async (_, receive) => {
