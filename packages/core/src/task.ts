@@ -150,7 +150,6 @@ const watches = new WeakMap<object, Watch>();
 // Captured at load: a later patch of Promise.prototype.then must not change how waits are watched.
 const nativeThen = Promise.prototype.then as (this: unknown, ok: (v: unknown) => void, fail: (e: unknown) => void) => unknown;
 
-
 /** The instruction `until` yields: the watch on a promise, for the driver to race against the context. */
 class Until {
   /** The cancel clock when `until` was called: did the task's context cancel before or after? */
@@ -188,10 +187,11 @@ function cancelledDuring(ctx: Context, epoch: number): boolean {
  * (until called) after the cancel throws it, as a yield does. A promise abandoned on cancel may
  * still reject later; that rejection is handled, never reported as unhandled. One that fulfils
  * later is dropped, so wrap only operations that `ctx` itself cancels (`mu.lock(ctx)`) when the
- * value is a resource to give back — they either fail or hand over — or simply `await` them. For
- * the same reason, run a child task with `yield* child(ctx)` or `await runTask(ctx, child)`, not
- * `until(runTask(...))`: abandoned on cancel, the child's cleanup could outlive this task. (A plain `yield p` would not do: an async generator
- * awaits what it yields before the driver sees it, so that wait cannot be interrupted.)
+ * value is a resource to give back — they either fail or hand over — and call `until` where you
+ * ask for them; or simply `await` them. For the same reason, run a child task with
+ * `yield* child(ctx)` or `await runTask(ctx, child)`, not `until(runTask(...))`: abandoned on
+ * cancel, the child's cleanup could outlive this task. (A plain `yield p` would not do: an async
+ * generator awaits what it yields before the driver sees it, so that wait cannot be interrupted.)
  *
  * @example
  * ```ts
@@ -207,13 +207,11 @@ export function until<T>(p: PromiseLike<T>): AsyncGenerator<unknown, T, unknown>
   if (p === null || (typeof p !== "object" && typeof p !== "function") || typeof p.then !== "function") {
     throw new TypeError(`until: p must be a promise or a thenable, received ${describe(p)}`);
   }
-  // Adopted once per watch, here, so a thenable's `then` runs once per until() (a lazy query
-  // builder's runs its query once, as with await). A promise (of any class) is a value: every
-  // until() of it shares one watch. The watch's reaction handles a rejection from the start:
-  // whether the driver races it, finds the task already cancelled, or never sees it (`yield
-  // until(p)` without the star), a later rejection is never unhandled.
-  // A promise of another realm or a thenable gets a watch of its own (the Watch still watches a
-  // foreign realm's promise natively).
+  // A promise (of any class) is a value: every until() of it shares one watch, which adopts it
+  // once. A thenable, or another realm's promise, gets a watch of its own, so a lazy query
+  // builder's `then` runs once per until(), as once per await. The watch's reaction handles a
+  // rejection from the start: whether the driver races it, finds the task already cancelled, or
+  // never sees it (`yield until(p)` without the star), a later rejection is never unhandled.
   if (!(p instanceof Promise)) return untilGen(new Until(new Watch(p)));
   let w = watches.get(p);
   if (w === undefined) {
@@ -262,7 +260,7 @@ const noop = (): void => {};
 
 /**
  * Waits for the outcome of `u`'s promise, or for the cancellation of `ctx`, whichever comes first;
- * an outcome whose reaction was already queued when the cancel came counts as first.
+ * a value that arrives within the cancel's grace ({@link GRACE_HOPS}) counts as first.
  */
 function race(ctx: Context, u: Until, label: string): Promise<Step> {
   const w = u.watch;
@@ -289,9 +287,8 @@ function race(ctx: Context, u: Until, label: string): Promise<Step> {
     };
     (w.waiters ??= new Set()).add(settle);
     // A cancellation decides a few microtasks later, behind a value already on its way: a lock just
-    // handed over, a value just received (a select's takes one step more), reaches the task instead
-    // of being dropped with nobody to release or take it. The task meets the cancellation at its
-    // next yield.
+    // handed over, a value just received, reaches the task instead of being dropped with nobody to
+    // release or take it. The task meets the cancellation at its next yield.
     const cancelled = (error: Error): void => {
       cancellation = error;
       void afterHops(GRACE_HOPS, () => settle({ ok: false, error }));
