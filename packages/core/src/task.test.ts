@@ -544,6 +544,9 @@ describe("yield* until() on a long-lived promise", () => {
     cancel();
   });
 
+});
+
+describe("until() and tasks with unusual promises and yields", () => {
   it("an until() instruction taken out and yielded again is refused with a TypeError, not waited on again", async () => {
     const p = runTask(background(), async function* () {
       const instruction = (await until(Promise.resolve(1)).next()).value;
@@ -578,5 +581,44 @@ describe("yield* until() on a long-lived promise", () => {
     });
     await expect(p).rejects.toBeInstanceOf(TypeError);
     expect(cleanedUp).toBe(true);
+  });
+
+  it("yield* until() of a Proxy around a native promise gets its value, as await does", async () => {
+    const px = new Proxy(Promise.resolve(41), {
+      get(t, k) {
+        const v: unknown = Reflect.get(t, k);
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const got = await runTask(background(), async function* () {
+      return (yield* until(px)) + 1;
+    });
+    expect(got).toBe(42);
+  });
+
+  it("a task whose promise's then calls back and then throws is reported once and stops being counted", async () => {
+    class Twice<T> extends Promise<T> {
+      override then<A = T, B = never>(ok?: ((v: T) => A | PromiseLike<A>) | null): Promise<A | B> {
+        ok?.("v" as T);
+        throw new Error("then threw after calling back");
+      }
+    }
+    await expect(runTask(background(), () => new Twice<string>(() => {}))).resolves.toBe("v");
+    expect(liveCounts().tasks).toBe(0);
+  });
+
+  it("yield* until() of a rejected promise from a vm context whose queue never drains leaves no unhandled rejection", async () => {
+    const { runInNewContext } = await import("node:vm");
+    const seen = await unhandledDuring(async () => {
+      const foreign = runInNewContext("Promise.reject(new Error('boom'))", {}, { microtaskMode: "afterEvaluate" }) as Promise<never>;
+      const [ctx, cancel] = withCancel(background());
+      const p = runTask(ctx, async function* () {
+        yield* until(foreign);
+      });
+      await turn();
+      cancel();
+      await expect(p).rejects.toBe(Canceled);
+    });
+    expect(seen).toEqual([]);
   });
 });

@@ -53,6 +53,7 @@ export class TaskRecord {
   state = "running";
   /** For a generator task: whether it failed in its cleanup, after the cancel reached it. */
   cleanupFailed = false;
+  _ended = false;
   _prev: TaskRecord | null = null;
   _next: TaskRecord | null = firstTask;
   constructor(
@@ -78,12 +79,15 @@ export class TaskRecord {
     }
   }
 
-  /** Unlinks the record once the task has settled. */
-  end(): void {
+  /** Unlinks the record once the task has settled; true the first time, false after. */
+  end(): boolean {
+    if (this._ended) return false;
+    this._ended = true;
     if (this._prev !== null) this._prev._next = this._next;
     else firstTask = this._next;
     if (this._next !== null) this._next._prev = this._prev;
     live.tasks--;
+    return true;
   }
 }
 
@@ -130,11 +134,20 @@ class Watch {
     let plain = false;
     try {
       plain = Object.getPrototypeOf(promise) === Promise.prototype;
+      if (plain) nativeThen.call(promise, ok, fail);
     } catch {
-      // A Proxy that cannot be inspected: adopted below, where its then decides.
+      // A Proxy: it may look like a native promise and still not be one. Adopted below.
+      plain = false;
     }
-    if (plain) nativeThen.call(promise, ok, fail);
-    else void Promise.resolve(promise).then(ok, fail);
+    if (plain) return;
+    // A real promise of another kind is marked handled at once, whatever queue its own then runs
+    // on (another vm context's may never drain), so a rejection is never reported as unhandled.
+    try {
+      nativeThen.call(promise, undefined as never, noop);
+    } catch {
+      // Not a real promise: the adoption below handles it.
+    }
+    void Promise.resolve(promise).then(ok, fail);
   }
 
   settle(step: Step): void {
@@ -514,21 +527,21 @@ export function watchTask<T>(
     // A foreign thenable goes through Promise.resolve, which also guards against a throwing then.
     p = native ? (out as Promise<T>) : Promise.resolve(out as PromiseLike<T>);
   } else return void ok(out as T);
+  // Reported once (`end()` says whether it was the first): a subclass's then may call back and
+  // throw as well.
   try {
     p.then(
       (v) => {
-        rec.end();
-        ok(v as T);
+        if (rec.end()) ok(v as T);
       },
       (e: unknown) => {
-        rec.end();
-        fail(e);
+        if (rec.end()) fail(e);
       },
     );
   } catch (e) {
     // A promise subclass whose then throws, or a Proxy around a promise: a failure like a throw.
-    rec.end();
-    return void fail(e);
+    if (rec.end()) fail(e);
+    return undefined;
   }
   return p;
 }
