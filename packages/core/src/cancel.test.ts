@@ -18,6 +18,7 @@ import {
   type Context,
 } from "@tether/core";
 import { childCount, liveCounts } from "@tether/core/testing";
+import { heapGrowthMB } from "../../../test/heap.js";
 import { ForeignContext, WrappedContext } from "./test-helpers/foreign.js";
 
 const key = createKey<string>("key");
@@ -128,8 +129,6 @@ describe("contexts that can never be cancelled", () => {
   });
 
   it("reactions raced against the done of short-lived uncancellable contexts die with them: 100,000 grow the heap < 4 MB", async () => {
-    const gc = (globalThis as { gc?: () => void }).gc;
-    if (gc === undefined) throw new Error("this test needs node --expose-gc (set in vitest.config.ts)");
     // Per request: a context with a value and no deadline, and an operation raced against its done.
     const requests = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) {
@@ -138,12 +137,10 @@ describe("contexts that can never be cancelled", () => {
         ctx.signal.addEventListener("abort", () => {});
       }
     };
-    await requests(2_000);
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    await requests(100_000);
-    gc();
-    const grown = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+    const grown = await heapGrowthMB(
+      () => requests(2_000),
+      () => requests(100_000),
+    );
     // One shared never-settling promise used to keep every race's reaction: over 10 MB here.
     expect(grown).toBeLessThan(4);
   }, 30_000);

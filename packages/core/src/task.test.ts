@@ -13,6 +13,7 @@ import {
 } from "@tether/core";
 import { liveCounts } from "@tether/core/testing";
 import { unhandledDuring } from "./test-helpers/unhandled.js";
+import { heapGrowthMB } from "../../../test/heap.js";
 
 /** Resolves after every queued microtask and one macrotask turn have run. */
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -490,8 +491,6 @@ describe("yield* until() when the cancel and the settlement meet", () => {
 
 describe("yield* until() on a long-lived promise", () => {
   it("waits abandoned on a promise that never settles leave nothing behind: a second 100,000 cancelled tasks grow the heap < 2 MB", async () => {
-    const gc = (globalThis as { gc?: () => void }).gc;
-    if (gc === undefined) throw new Error("this test needs node --expose-gc (set in vitest.config.ts)");
     // A server's "shutting down" promise, which every request's task also waits on.
     const shutdown = new Promise<never>(() => {});
     const wave = async (n: number): Promise<void> => {
@@ -508,14 +507,11 @@ describe("yield* until() on a long-lived promise", () => {
       const outcomes = await Promise.all(tasks);
       expect(outcomes.every((e) => e === Canceled)).toBe(true);
     };
-    // The first wave grows the tables a burst of 100,000 tasks needs to their full size; only what
-    // a second one adds is what the waits left behind.
-    await wave(100_000);
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    await wave(100_000);
-    gc();
-    const grown = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+    // The first wave grows the tables a burst of 100,000 tasks needs to their full size.
+    const grown = await heapGrowthMB(
+      () => wave(100_000),
+      () => wave(100_000),
+    );
     // One reaction per wait used to stay on the promise: about 10 MB per wave.
     expect(grown).toBeLessThan(2);
   }, 30_000);

@@ -6,6 +6,7 @@ import { live } from "@tether/core/internal";
 import { childCount, liveCounts } from "@tether/core/testing";
 import { Channel, Mutex, Semaphore } from "@tether/sync";
 import { runNode } from "../../../test/child.js";
+import { heapGrowthMB } from "../../../test/heap.js";
 import { ForeignContext } from "../../core/src/test-helpers/foreign.js";
 import { ticks, track } from "./test-helpers/settle.js";
 
@@ -182,8 +183,6 @@ describe("idle shared subscriptions", () => {
   });
 
   it("a burst of waits that never yields to timers does not keep every displaced subscription's context", async () => {
-    const gc = (globalThis as { gc?: () => void }).gc;
-    if (gc === undefined) throw new Error("this test needs node --expose-gc (set in vitest.config.ts)");
     const mu = new Mutex();
     // Each wait under a fresh context displaces the previous context's subscription; nothing here
     // yields to timers, so the sweep's timer cannot run. (A WeakRef cannot show this: its target
@@ -198,12 +197,10 @@ describe("idle shared subscriptions", () => {
         cancel();
       }
     };
-    await burst(5_000);
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    await burst(100_000);
-    gc();
-    const grown = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+    const grown = await heapGrowthMB(
+      () => burst(5_000),
+      () => burst(100_000),
+    );
     // Unbounded, the queue held about 330 bytes per wait: 30 MB here.
     expect(grown).toBeLessThan(8);
   });
