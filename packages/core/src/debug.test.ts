@@ -172,6 +172,21 @@ describe("derivationTrace()", () => {
     expect(trace).toContain("debug.test.ts");
   });
 
+  it("derivationTrace() of a deep chain prints the whole lineage once and a bounded tail for each ancestor", () => {
+    const [top, cancelTop] = withCancel(background());
+    let ctx: Context = top;
+    for (let i = 1; i < 1_000; i++) ctx = withCancel(ctx)[0];
+    const lines = derivationTrace(ctx).split("\n");
+    expect(lines).toHaveLength(1_001);
+    expect(lines[0]).toBe(String(ctx));
+    const tail = ".withCancel()".repeat(8);
+    expect(lines[1]).toBe(`…${tail}`);
+    expect(lines[992]).toBe(`…${tail}`);
+    expect(lines[993]).toBe(`background()${".withCancel()".repeat(7)}`);
+    expect(lines[1_000]).toBe("background()");
+    cancelTop();
+  });
+
   it("derivationTrace() without tracing still prints the lineage", () => {
     const [a, cancelA] = withCancel(background());
     expect(derivationTrace(a)).toBe("background().withCancel()\nbackground()");

@@ -54,10 +54,11 @@ function recordBirth(ctx: object): void {
   births?.set(ctx, { at: clock(), stack: tracking.leaks > 0 ? (at.stack ?? "") : at });
 }
 
-
 /**
  * derivationTrace renders the chain from `ctx` up to its root, newest first: each layer's lineage
- * and, for layers derived while {@link enableTrace} was on, where it was derived.
+ * and, for layers derived while {@link enableTrace} was on, where it was derived. The first line is
+ * `ctx`'s whole lineage; an ancestor's line shows the last eight parts of its own,
+ * after "…" when there are more, since each would repeat the line below it.
  *
  * @example
  * ```ts
@@ -71,13 +72,35 @@ function recordBirth(ctx: object): void {
 export function derivationTrace(ctx: Context): string {
   const out: string[] = [];
   let c: Context | undefined = asContext(ctx, "derivationTrace", "ctx");
+  let first = true;
   while (c !== undefined) {
-    out.push(print(c));
+    out.push(first ? print(c) : shortLineage(c));
+    first = false;
     const b = births?.get(c);
     if (b !== undefined) out.push(...userFrames(b.stack).split("\n").map((l) => `    ${l}`));
     c = parentOf(c);
   }
   return out.join("\n");
+}
+
+/**
+ * The lineage parts an ancestor's line of {@link derivationTrace} shows at most: enough to tell the
+ * layer, and a bound, so a chain thousands deep prints in time and space linear in its depth.
+ */
+const TRACE_SEGMENTS = 8;
+
+/** The end of `c`'s lineage: its last {@link TRACE_SEGMENTS} parts, after "…" if there are more. */
+function shortLineage(c: Context): string {
+  if (!(c instanceof Ctx)) return print(c);
+  const parts: string[] = [];
+  let x: Context | null = c;
+  while (x instanceof Ctx && parts.length < TRACE_SEGMENTS) {
+    parts.push(x._segment());
+    x = x._lineageParent();
+  }
+  let s = x === null ? "" : x instanceof Ctx ? "…" : print(x);
+  for (let i = parts.length - 1; i >= 0; i--) s += parts[i];
+  return s;
 }
 
 function parentOf(c: Context): Context | undefined {
