@@ -1,4 +1,5 @@
-import { describe, expect, expectTypeOf, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import {
   Canceled,
   DeadlineExceeded,
@@ -14,6 +15,7 @@ import {
 import { liveCounts } from "@tether/core/testing";
 import { unhandledDuring } from "./test-helpers/unhandled.js";
 import { heapGrowthMB } from "../../../test/heap.js";
+import { runNode } from "../../../test/child.js";
 
 /** Resolves after every queued microtask and one macrotask turn have run. */
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -617,4 +619,44 @@ describe("until() and tasks with unusual promises and yields", () => {
     });
     expect(seen).toEqual([]);
   });
+});
+
+describe("runTask() time slices under fake and frozen clocks", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("runTask() lets a fake timer end a loop of bare yields under vitest's default fake timers", async () => {
+    vi.useFakeTimers();
+    const [ctx, cancel] = withTimeout(background(), 100);
+    let steps = 0;
+    const task = runTask(ctx, async function* () {
+      for (;;) {
+        steps++;
+        yield;
+      }
+    });
+    const outcome = task.then(
+      () => "resolved",
+      (err: unknown) => err,
+    );
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await outcome).toBe(DeadlineExceeded);
+    expect(steps).toBeGreaterThan(0);
+    cancel();
+  });
+
+  const frozen = fileURLToPath(new URL("./test-helpers/frozen-clock.mjs", import.meta.url));
+
+  it(
+    "runTask() hands the event loop a turn even when the clock was frozen before core loaded",
+    async () => {
+      // The bound is this test's timeout: a driver that waits for the clock would loop forever.
+      const { code, stdout, stderr } = await runNode(frozen);
+      expect(stderr).toBe("");
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({ err: "context canceled", stepped: true });
+    },
+    15_000,
+  );
 });

@@ -250,8 +250,15 @@ const macrotask = (fn: () => void): void => {
   else realSetTimeout(fn, 0);
 };
 
+// Also captured at load, for the same reason: a fake clock frozen by a test would end no slice.
 const now: () => number =
-  typeof performance === "object" && typeof performance.now === "function" ? () => performance.now() : Date.now;
+  typeof performance === "object" && typeof performance.now === "function" ? performance.now.bind(performance) : Date.now;
+
+/**
+ * How many yields a slice may hold at most, whatever the clock says: one installed (or frozen)
+ * before this module loaded must not starve the event loop either.
+ */
+const SLICE_STEPS = 4096;
 
 type Step = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -368,6 +375,7 @@ export const drivenTasks = new WeakMap<Promise<unknown>, TaskRecord>();
 async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown>, rec: TaskRecord): Promise<unknown> {
   let step: Step = { ok: true, value: undefined };
   let slice = now();
+  let steps = 0;
   // Whether the driver has thrown the cancellation into the generator (at a yield or an until).
   let told = false;
   for (;;) {
@@ -395,10 +403,11 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
     const y: unknown = r.value;
     // Every kind of yield counts toward the time slice, so no loop — of checkpoints, of waits on
     // settled promises, or of a task that swallows its cancellation — can starve timers and I/O.
-    if (now() - slice >= SLICE_MS) {
+    if (++steps >= SLICE_STEPS || now() - slice >= SLICE_MS) {
       rec.state = "at a checkpoint";
       await new Promise<void>((resolve) => macrotask(resolve));
       slice = now();
+      steps = 0;
     }
     const err = ctx.err;
     if (isUntil(y) && !y.used && (err === undefined || cancelledSince(ctx, y))) {
