@@ -21,15 +21,17 @@ import { ForeignContext } from "./test-helpers/foreign.js";
 const NOW = Date.UTC(2030, 0, 1);
 const MAX_DELAY = 2 ** 31 - 1;
 
-describe("withDeadline() and withTimeout() under fake timers", () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: NOW });
-  });
+/** Keeps the thread busy until `ms` milliseconds have elapsed: no timer can run meanwhile. */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
 
+describe("withDeadline() and withTimeout() while the thread is busy", () => {
   it("a child made under a parent whose deadline passed but whose timer has not run is born expired, with the parent's cause", () => {
     const [parent, cancelParent] = withTimeout(background(), 1, "parent's");
     // The clock moves on while the thread is busy: the parent's timer has had no turn to fire.
-    vi.setSystemTime(NOW + 5);
+    busy(5);
     expect(parent.err).toBeUndefined();
     const [now, cancelNow] = withTimeout(parent, 0, "child's");
     expect([now.err, cause(now)]).toEqual([DeadlineExceeded, "parent's"]);
@@ -42,12 +44,44 @@ describe("withDeadline() and withTimeout() under fake timers", () => {
   it("a child with a later deadline, under a deeper parent whose deadline passed unnoticed, is born expired too", () => {
     const [root, cancelRoot] = withTimeout(background(), 1);
     const [mid, cancelMid] = withCancel(withValue(root, createKey("k"), 1));
-    vi.setSystemTime(NOW + 5);
+    busy(5);
     const [later, cancelLater] = withTimeout(mid, 10_000);
     expect([root.err, mid.err, later.err]).toEqual([DeadlineExceeded, DeadlineExceeded, DeadlineExceeded]);
     cancelLater();
     cancelMid();
     cancelRoot();
+  });
+});
+
+describe("withDeadline() and withTimeout() under fake timers", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: NOW });
+  });
+
+  it("a wall clock stepped forward past a parent's deadline expires neither the parent nor a child made then", () => {
+    const [parent, cancelParent] = withTimeout(background(), 10_000, "parent's");
+    // An NTP step, or a test's setSystemTime: no time has elapsed, so nothing is due.
+    vi.setSystemTime(NOW + 3_600_000);
+    const [child, cancelChild] = withTimeout(parent, 5_000);
+    const [never, cancelNever] = withTimeout(parent, Infinity);
+    expect([parent.err, child.err, never.err]).toEqual([undefined, undefined, undefined]);
+    vi.advanceTimersByTime(9_999);
+    expect(parent.err).toBeUndefined();
+    vi.advanceTimersByTime(1);
+    expect([parent.err, child.err, never.err]).toEqual([DeadlineExceeded, DeadlineExceeded, DeadlineExceeded]);
+    expect([cause(parent), cause(child)]).toEqual(["parent's", "parent's"]);
+    cancelNever();
+    cancelChild();
+    cancelParent();
+  });
+
+  it("a fractional timeout never expires before its deadline: the timer rounds up", () => {
+    const [ctx, cancel] = withTimeout(background(), 1.9);
+    vi.advanceTimersByTime(1);
+    expect(ctx.err).toBeUndefined();
+    vi.advanceTimersByTime(1);
+    expect(ctx.err).toBe(DeadlineExceeded);
+    cancel();
   });
 
   it("withTimeout() reads the clock once: a clock that ticks between reads does not shorten the timer", () => {

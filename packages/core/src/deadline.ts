@@ -3,7 +3,7 @@ import { CancelNode, Kind } from "./node.js";
 import { Ctx, type Context, asContext, describe } from "./context.js";
 import { hooks } from "./counters.js";
 import { Canceled, DeadlineExceeded } from "./errors.js";
-import { armAfter, checkMs } from "./timer.js";
+import { armAfter, checkMs, elapsed } from "./timer.js";
 
 function setTimer(node: CancelNode, t: ReturnType<typeof setTimeout> | undefined): void {
   node._timer = t;
@@ -14,16 +14,18 @@ function expire(node: CancelNode): void {
 }
 
 /**
- * Expires the Tether ancestor of `p` that owns deadline `pd`, which has passed though its timer has
- * not run yet (the thread was busy): the owner is the deadline node whose timer is armed for it.
- * A child made now then inherits its err and cause, rather than waiting for that timer or expiring
- * with a cause of its own. A foreign owner is left to its own timer.
+ * Expires the Tether ancestor of `p` that owns deadline `pd`, which the wall clock shows passed,
+ * if its timer is overdue though it has not run yet (the thread was busy): the owner is the
+ * deadline node whose timer is armed for it. A child made now then inherits its err and cause,
+ * rather than waiting for that timer or expiring with a cause of its own. Overdue is judged by
+ * elapsed time, so a wall clock stepped forward expires nothing. A foreign owner is left to its
+ * own timer.
  */
 function expireOverdue(p: Context, pd: number): void {
   let c = p instanceof Ctx ? p._src : null;
   while (c instanceof CancelNode && c.err === undefined) {
     if (c._at === pd && c._timer !== undefined) {
-      expire(c);
+      if (c._due <= elapsed()) expire(c);
       return;
     }
     const up: Context = c._parent;
@@ -42,15 +44,19 @@ function deadlineNode(p: Context, at: number, cause: unknown, kind: Kind, now: n
   const cancel = (): void => cancelNode(node, Canceled, undefined);
   if (hooks.created !== undefined) hooks.created(node, cancel);
   if (node.err !== undefined || at === Infinity) return [node, cancel];
-  // A deadline already past expires the node now: the contract is "a deadline in the past gives a
-  // context already cancelled". (An overdue Tether parent was expired above, so this is the node's
-  // own deadline, or the earlier one of a foreign parent whose own timer has not fired yet.)
+  // A deadline of the node's own already past expires it now: the contract is "a deadline in the
+  // past gives a context already cancelled". A parent's deadline that seems past is the parent's to
+  // act on, as in Go: an overdue Tether parent was expired above; a foreign one, or one that only a
+  // wall clock stepped forward shows past, expires by its own timer.
   const left = at - now;
   if (left <= 0) expire(node);
   // When the parent's deadline comes first, its expiry reaches this node; no timer of our own.
   else if (parentFirst) return [node, cancel];
   // Deadline timers are bookkeeping, not work: they must not keep a Node process alive.
-  else armAfter(left, true, node, expire, setTimer);
+  else {
+    node._due = elapsed() + left;
+    armAfter(left, true, node, expire, setTimer);
+  }
   return [node, cancel];
 }
 

@@ -57,6 +57,8 @@ export class CancelNode extends Ctx {
   _at = 0;
   /** For deadline nodes: the cause reported when the deadline passes. */
   _atCause: unknown = undefined;
+  /** For a deadline node with a timer: when the timer is due, on core's `elapsed` clock. */
+  _due = 0;
 
   constructor(
     readonly _parent: Context,

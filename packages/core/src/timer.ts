@@ -1,6 +1,14 @@
 import { live } from "./counters.js";
 import { describe } from "./context.js";
 
+/**
+ * Elapsed milliseconds, from the clock found when core loaded: what tells a deadline overdue, as
+ * Go's monotonic clock does. A wall clock stepped by NTP or by a test's `setSystemTime` must not
+ * expire a context early; a fake clock installed later must not freeze it.
+ */
+export const elapsed: () => number =
+  typeof performance === "object" && typeof performance.now === "function" ? performance.now.bind(performance) : Date.now;
+
 /** setTimeout clamps longer delays to 1 ms, so longer waits are armed in steps of this size. */
 export const MAX_DELAY = 2 ** 31 - 1;
 
@@ -21,7 +29,8 @@ export function armAfter<A>(
   fn: (arg: A) => void,
   set: (arg: A, handle: ReturnType<typeof setTimeout> | undefined) => void,
 ): void {
-  let left = Math.max(0, ms);
+  // Rounded up: setTimeout drops a fraction, and a timer must never fire before its deadline.
+  let left = Math.max(0, Math.ceil(ms));
   const step = (): void => {
     live.timers--;
     if (left > 0) arm();
