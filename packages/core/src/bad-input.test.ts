@@ -115,11 +115,9 @@ describe("a key that is not a Key", () => {
   });
 });
 
-describe("a duration that is not a number of milliseconds ≥ 0", () => {
+describe("a duration that is not a number of milliseconds", () => {
   const cases: Array<[unknown, typeof TypeError | typeof RangeError, string]> = [
     [NaN, RangeError, "received NaN"],
-    [-1, RangeError, "received -1"],
-    [-Infinity, RangeError, "received -Infinity"],
     ["100", TypeError, 'received "100"'],
     [undefined, TypeError, "received undefined"],
     [10n, TypeError, "received 10n"],

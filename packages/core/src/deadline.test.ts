@@ -139,6 +139,14 @@ describe("withDeadline() and withTimeout() under fake timers", () => {
     cancelParent();
   });
 
+  it.each([-50, -Infinity])("withTimeout(…, %o) gives a context already expired, as Go's WithTimeout does with a spent budget", (ms) => {
+    const [ctx, cancel] = withTimeout(background(), ms, "budget spent");
+    expect([ctx.err, cause(ctx)]).toEqual([DeadlineExceeded, "budget spent"]);
+    expect(ctx.deadline).toBe(NOW + ms);
+    expect(liveCounts().timers).toBe(0);
+    cancel();
+  });
+
   it("withTimeout() sets deadline to Date.now() + ms and fires at that instant, not a millisecond before", () => {
     const [parent, cancelParent] = withCancel(background());
     const [ctx, cancel] = withTimeout(parent, 1_000);

@@ -88,8 +88,9 @@ export function withDeadline(parent: Context, at: number | Date, cause?: unknown
 }
 
 /**
- * withTimeout is `withDeadline(parent, Date.now() + ms, cause)`. `ms` must be a number ≥ 0; 0
- * gives a child that is already cancelled, `Infinity` one with no deadline of its own.
+ * withTimeout is `withDeadline(parent, Date.now() + ms, cause)`. 0 or less gives a child that is
+ * already cancelled, as Go's `WithTimeout` does, so a timeout computed from a budget already spent
+ * needs no check of its own; `Infinity` gives one with no deadline of its own. NaN throws.
  *
  * @example Bound a call
  * ```ts

@@ -20,6 +20,22 @@ describe("sleep()", () => {
     expect(liveCounts().timers).toBe(0);
   });
 
+  it.each([-1, -Infinity, 0])("sleep(ctx, %o) is a sleep of 0, as in Go: it resolves at the next timer turn", async (ms) => {
+    const slept = sleep(background(), ms);
+    expect(await isSettled(slept)).toBe(false);
+    vi.advanceTimersByTime(0);
+    await expect(slept).resolves.toBeUndefined();
+    expect(liveCounts().timers).toBe(0);
+  });
+
+  it("a fractional sleep never resolves early: its timer rounds up", async () => {
+    const slept = sleep(background(), 1.5);
+    vi.advanceTimersByTime(1);
+    expect(await isSettled(slept)).toBe(false);
+    vi.advanceTimersByTime(1);
+    await expect(slept).resolves.toBeUndefined();
+  });
+
   it("resolves on a cancellable context and unlinks from it", async () => {
     const [ctx, cancel] = withCancel(background());
     const slept = sleep(ctx, 10);

@@ -6,7 +6,8 @@ import { armAfter, checkMs, disarm } from "./timer.js";
 /**
  * sleep resolves after `ms` milliseconds, or rejects with `ctx.err` as soon as `ctx` is cancelled
  * (at once, if it already is), clearing its timer. Unlike a deadline's, the timer keeps a Node
- * process alive: a sleep is work somebody is waiting for. `Infinity` waits for cancellation only.
+ * process alive: a sleep is work somebody is waiting for. `Infinity` waits for cancellation only;
+ * 0 or less is a sleep of 0, as in Go, which still gives timers and I/O a turn.
  *
  * @example
  * ```ts

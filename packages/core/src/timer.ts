@@ -56,9 +56,13 @@ export function disarm(handle: ReturnType<typeof setTimeout>): void {
   live.timers--;
 }
 
-/** Validates a duration in milliseconds: a number, not NaN, not negative; Infinity allowed. */
+/**
+ * Validates a duration in milliseconds: a number, not NaN. A negative one is a time already up, as
+ * Go's durations are: a timeout computed from a budget already spent gives an expired context,
+ * not an error. Infinity means never.
+ */
 export function checkMs(ms: unknown, fn: string, arg: string): number {
   if (typeof ms !== "number") throw new TypeError(`${fn}: ${arg} must be a number of milliseconds, received ${describe(ms)}`);
-  if (Number.isNaN(ms) || ms < 0) throw new RangeError(`${fn}: ${arg} must be a non-negative number of milliseconds, received ${describe(ms)}`);
+  if (Number.isNaN(ms)) throw new RangeError(`${fn}: ${arg} must be a number of milliseconds, not NaN, received ${describe(ms)}`);
   return ms;
 }
