@@ -1,3 +1,4 @@
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import {
   afterFunc,
@@ -171,6 +172,24 @@ describe("withDeadline() with a bad time", () => {
     const err = thrown(() => withDeadline(background(), "2030-01-01" as unknown as Date));
     expect(err).toBeInstanceOf(TypeError);
     expect(err.message).toBe('withDeadline: at must be epoch milliseconds or a Date, received "2030-01-01"');
+  });
+});
+
+describe("withDeadline() and a Date", () => {
+  it("withDeadline() accepts a Date made in another realm, as its own", () => {
+    const at = Date.now() + 60_000;
+    const foreign = runInNewContext(`new Date(${at})`) as Date;
+    expect(foreign instanceof Date).toBe(false);
+    const [ctx, cancel] = withDeadline(background(), foreign);
+    expect([ctx.err, ctx.deadline]).toEqual([undefined, at]);
+    cancel();
+  });
+
+  it("withDeadline() refuses an object that only claims to be a Date, with a TypeError naming at", () => {
+    const fake = { [Symbol.toStringTag]: "Date", getTime: () => 0 };
+    const err = thrown(() => withDeadline(background(), fake as unknown as Date));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toMatch(/^withDeadline: at must be epoch milliseconds or a Date, received /);
   });
 });
 

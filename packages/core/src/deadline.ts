@@ -79,12 +79,25 @@ function deadlineNode(p: Context, at: number, cause: unknown, kind: Kind, now: n
  */
 export function withDeadline(parent: Context, at: number | Date, cause?: unknown): [ctx: Context, cancel: () => void] {
   const p = asContext(parent, "withDeadline");
-  let ms: number;
-  if (typeof at === "number") ms = at;
-  else if (at instanceof Date) ms = at.getTime();
-  else throw new TypeError(`withDeadline: at must be epoch milliseconds or a Date, received ${describe(at)}`);
+  const ms = typeof at === "number" ? at : timeOf(at);
+  if (ms === undefined) throw new TypeError(`withDeadline: at must be epoch milliseconds or a Date, received ${describe(at)}`);
   if (Number.isNaN(ms)) throw new RangeError(`withDeadline: at must be a valid time, received ${describe(at)}`);
   return deadlineNode(p, ms, cause, Kind.Deadline, Date.now());
+}
+
+const getTime = Date.prototype.getTime;
+
+/**
+ * The time of a Date, from this realm or another (a vm context, an iframe), which `instanceof`
+ * would refuse; undefined for anything else, whatever its `Symbol.toStringTag` claims.
+ */
+function timeOf(d: unknown): number | undefined {
+  if (typeof d !== "object" || d === null) return undefined;
+  try {
+    return getTime.call(d);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
