@@ -222,7 +222,22 @@ describe("Group", () => {
     await new Promise((r) => setTimeout(r, 1));
     cancel(null);
     await expect(g.wait()).rejects.toBe(null);
-    expect(g.errors).toEqual([null]);
+    expect(g.errors).toEqual([]);
+  });
+
+  it("Group.errors does not list the parent's cancellation, though wait() rejects with it", async () => {
+    const [parent, cancel] = withCancel(background());
+    const g = new Group(parent, { failFast: false });
+    const own = new Error("own");
+    g.go((ctx) => sleep(ctx, 60_000));
+    g.go(async (ctx) => {
+      await sleep(ctx, 60_000).catch(() => undefined);
+      throw own;
+    });
+    g.go((ctx) => sleep(ctx, 60_000));
+    cancel();
+    await expect(g.wait()).rejects.toBe(Canceled);
+    expect(g.errors).toEqual([own]);
   });
 
   it("Group.wait() settles with the first error when a later task rejects with a revoked Proxy", async () => {

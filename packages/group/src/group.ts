@@ -268,12 +268,11 @@ export class Group implements AsyncDisposable {
       (error: unknown) => {
         // A task that stops with the group's own cancellation — ctx.err, or the cause a
         // fetch-style API rejects with, or either wrapped in an error of its own — is not a
-        // failure of its own.
-        const echo = (this.#first !== undefined || this.#ending) && isEcho(error, this.ctx);
-        if (!echo) {
-          this.#errors.push(error);
-          if (this.#first === undefined) this.#fail(error);
-        }
+        // failure of its own, and `errors` never lists it. When nothing failed and the group is
+        // not ending, the cancellation came from the parent: it is what `wait()` rejects with.
+        const echo = isEcho(error, this.ctx);
+        if (!echo) this.#errors.push(error);
+        if (this.#first === undefined && !(echo && this.#ending)) this.#fail(error);
         this.#settled();
       },
     );
