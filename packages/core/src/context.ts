@@ -39,9 +39,13 @@ declare const keyType: unique symbol;
  * ```
  */
 export interface Key<T> {
+  /** The name given to {@link createKey}: what the key prints as. Two keys may share one. */
   readonly name: string;
-  /** Phantom field that carries `T`; it does not exist at run time. */
-  readonly [keyType]?: T;
+  /**
+   * Phantom field that carries `T`; it does not exist at run time. Required, so that only
+   * {@link createKey} makes a Key, not any object with a `name`.
+   */
+  readonly [keyType]: T;
 }
 
 class KeyImpl {
@@ -73,7 +77,7 @@ export function isKey(k: unknown): k is Key<unknown> {
  */
 export function createKey<T>(name: string): Key<T> {
   if (typeof name !== "string") throw new TypeError(`createKey: name must be a string, received ${describe(name)}`);
-  return new KeyImpl(name) as Key<T>;
+  return new KeyImpl(name) as unknown as Key<T>;
 }
 
 /**

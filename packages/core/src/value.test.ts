@@ -40,6 +40,24 @@ describe("createKey()", () => {
     withValue(background(), k, "42");
     expect(ctx.value(k)).toBe(42);
   });
+
+  it("withValue() takes the value's type from the key alone, so a value outside it does not widen it", () => {
+    const mode = createKey<"fast" | "safe">("mode");
+    // @ts-expect-error: "slow" is not a mode; inferring T from the value too would accept it
+    expect(() => withValue(background(), mode, "slow")).not.toThrow();
+    const port = createKey<number>("port");
+    const raw = "8080" as string | number;
+    // @ts-expect-error: a string | number is not a number
+    withValue(background(), port, raw);
+    const ctx = withValue(background(), mode, "safe");
+    expectTypeOf(ctx.value(mode)).toEqualTypeOf<"fast" | "safe" | undefined>();
+    expect(ctx.value(mode)).toBe("safe");
+  });
+
+  it("Context.value() refuses, at compile time, an object that only looks like a Key", () => {
+    // @ts-expect-error: a Key is made by createKey(), not written by hand
+    expect(() => background().value({ name: "userId" })).toThrow(TypeError);
+  });
 });
 
 describe("Context.value()", () => {

@@ -17,7 +17,7 @@ import { type Context, type Key, ValueCtx, asContext, describe, isKey } from "./
  * console.assert(id === "req-42");
  * ```
  */
-export function withValue<T>(parent: Context, key: Key<T>, value: T): Context {
+export function withValue<T>(parent: Context, key: Key<T>, value: NoInfer<T>): Context {
   const p = asContext(parent, "withValue");
   if (!isKey(key)) {
     throw new TypeError(`withValue: key must be a Key made by createKey(), received ${describe(key)}`);

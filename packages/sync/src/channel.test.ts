@@ -370,6 +370,15 @@ describe("Channel", () => {
     expect(ch.capacity).toBe(0);
     expect(ch.tryRecv()).toBeUndefined();
   });
+
+  it("a Channel<number> is not a Channel<number | string>, so no helper can send it a string", () => {
+    const feed = (c: Channel<number | string>): boolean => c.trySend("oops");
+    const nums = new Channel<number>(1);
+    // @ts-expect-error: a channel is read and written, so its type may neither widen nor narrow
+    expect(feed(nums)).toBe(true);
+    // What the type check prevents: a string in a channel of numbers.
+    expect(nums.tryRecv()).toEqual({ done: false, value: "oops" });
+  });
 });
 
 describe("Channel.capacity", () => {

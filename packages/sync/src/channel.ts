@@ -54,7 +54,7 @@ const sendLabel = (): string => "Channel.send";
  * console.assert(got.join() === "1,2,3");
  * ```
  */
-export class Channel<T> implements AsyncIterable<T> {
+export class Channel<in out T> implements AsyncIterable<T> {
   /** @internal The capacity; behind a getter so that no assignment can change it. */
   readonly _cap: number;
   /** @internal The buffer; null when unbuffered. Never non-empty while receivers wait. */
@@ -253,7 +253,7 @@ export class Channel<T> implements AsyncIterable<T> {
   recvCase(): SelectCase<RecvCaseResult<T>>;
   recvCase<R>(fn: (result: IteratorResult<T, undefined>) => R): SelectCase<R>;
   recvCase(fn?: (result: IteratorResult<T, undefined>) => unknown): SelectCase<unknown> {
-    return new Case(this as Channel<unknown>, false, undefined, fn, "Channel.recvCase") as SelectCase<unknown>;
+    return new Case(this as Channel<unknown>, false, undefined, fn, "Channel.recvCase") as unknown as SelectCase<unknown>;
   }
 
   /**
@@ -273,7 +273,7 @@ export class Channel<T> implements AsyncIterable<T> {
   sendCase(value: T): SelectCase<SendCaseResult>;
   sendCase<R>(value: T, fn: () => R): SelectCase<R>;
   sendCase(value: T, fn?: () => unknown): SelectCase<unknown> {
-    return new Case(this as Channel<unknown>, true, value, fn, "Channel.sendCase") as SelectCase<unknown>;
+    return new Case(this as Channel<unknown>, true, value, fn, "Channel.sendCase") as unknown as SelectCase<unknown>;
   }
 
   /** Describes the state for logs and debuggers, e.g. `Channel(2/8 buffered, 0 waiting)`. */

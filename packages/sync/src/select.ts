@@ -20,8 +20,11 @@ declare const caseResult: unique symbol;
  * ```
  */
 export interface SelectCase<R> {
-  /** Phantom field that carries `R`; it does not exist at run time. */
-  readonly [caseResult]?: R;
+  /**
+   * Phantom field that carries `R`; it does not exist at run time. Required, so that only
+   * `recvCase` and `sendCase` make a case, not any object.
+   */
+  readonly [caseResult]: R;
 }
 
 /**
