@@ -67,7 +67,7 @@ type Held = { node: WeakRef<CancelNode>; context: string; stack: string };
  * console.assert(tracker.leaks.length === 0);
  * ```
  */
-export function trackLeaks(options: { onLeak?: (leak: LeakReport) => void } = {}): LeakTracker {
+export function trackLeaks(options: { onLeak?: ((leak: LeakReport) => void) | undefined } = {}): LeakTracker {
   const leaks: LeakReport[] = [];
   if (options === null || typeof options !== "object") throw new TypeError(`trackLeaks: options must be an object, received ${describe(options)}`);
   const onLeak = options.onLeak;

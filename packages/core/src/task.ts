@@ -110,7 +110,7 @@ export function* runningTasks(): Generator<TaskRecord, void, undefined> {
  */
 export interface RunTaskOptions {
   /** How `dump()` names the task. Default: the function's name. */
-  name?: string;
+  name?: string | undefined;
 }
 
 /**

@@ -17,11 +17,11 @@ import { isEcho } from "./echo.js";
  */
 export interface GroupOptions {
   /** At most this many tasks run at once; the rest queue in FIFO order. Default: Infinity. */
-  limit?: number;
+  limit?: number | undefined;
   /** Cancel the siblings on the first failure. Default: true. `false` is Go's zero errgroup. */
-  failFast?: boolean;
+  failFast?: boolean | undefined;
   /** How `dump()` from `@tether/core/debug` names the group's context. */
-  name?: string;
+  name?: string | undefined;
 }
 
 /**
@@ -39,7 +39,7 @@ export interface GroupOptions {
  */
 export interface GoOptions {
   /** How `dump()` names the task. Default: the function's name. */
-  name?: string;
+  name?: string | undefined;
 }
 
 /** Checks a concurrency limit: a whole number ≥ 1, or Infinity. */

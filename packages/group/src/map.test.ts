@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Canceled, background, sleep, withCancel } from "@tether/core";
-import { map } from "@tether/group";
+import { Canceled, background, sleep, withCancel, type Context } from "@tether/core";
+import { Group, map } from "@tether/group";
 
 /** A promise and the function that resolves it. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -229,5 +229,18 @@ describe("map() reads its iterator as for … of does", () => {
     const src = twoSteps({ value: 99, done: 1 });
     expect(await map(background(), src.items, (_ctx, x) => x + 1, { limit: 1 })).toEqual([1]);
     expect(src.returns()).toBe(0);
+  });
+});
+
+describe("options forwarded from optional parameters", () => {
+  it("map() and Group take options whose fields may be undefined, meaning the default", async () => {
+    const crawl = (ctx: Context, urls: string[], limit?: number): Promise<number[]> =>
+      map(ctx, urls, async (_c, u) => u.length, { limit });
+    expect(await crawl(background(), ["a", "bb"])).toEqual([1, 2]);
+    const settings: { limit?: number; failFast?: boolean; name?: string } = {};
+    const g = new Group(background(), { limit: settings.limit, failFast: settings.failFast, name: settings.name });
+    g.go(async () => undefined, { name: settings.name });
+    await g.wait();
+    expect(g.errors).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ import { Group, checkLimit } from "./group.js";
  */
 export interface MapOptions {
   /** At most this many calls of `fn` run at once. Default: Infinity. */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 /**

@@ -282,6 +282,8 @@ describe("select", () => {
       expectTypeOf(select(background(), [nums.recvCase(async () => "s")])).resolves.toEqualTypeOf<string>();
       // @ts-expect-error: a Channel<number> takes numbers only
       nums.sendCase("no");
+      const fallback: { default?: () => string } = {};
+      expectTypeOf(select(background(), [nums.recvCase(() => "got")], { default: fallback.default })).resolves.toEqualTypeOf<string>();
       // @ts-expect-error: a case is made by recvCase() or sendCase(), not written by hand
       void select(background(), [{}]);
     };

@@ -72,7 +72,7 @@ export type SendCaseResult = { index: number; value: undefined; done: false };
  */
 export interface SelectOptions<D> {
   /** Taken, and its result resolved with, when no case is ready at the call. Default: none, wait. */
-  default?: () => D;
+  default?: (() => D) | undefined;
 }
 
 /** The union of the results of a list of cases. */
