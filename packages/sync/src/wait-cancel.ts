@@ -8,8 +8,6 @@ import type { WaitList, Waiter } from "./wait-list.js";
 /**
  * A cancel subscription covering listed waiters: the list's {@link Shared} one, or a waiter's
  * {@link Own}.
- *
- * @internal
  */
 export interface Cover {
   /** Called as a waiter it covers leaves the list, served or not. */

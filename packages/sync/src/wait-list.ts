@@ -1,3 +1,5 @@
+// The wait queue that every primitive parks on, and its helpers: internal to @tether/sync, which
+// exports none of it from its entry point.
 import type { Context } from "@tether/core";
 import { live } from "@tether/core/internal";
 import { type Cover, type Shared, cover } from "./wait-cancel.js";
@@ -16,8 +18,6 @@ import { type Cover, type Shared, cover } from "./wait-cancel.js";
  * while one cancelled waiter's callback serves the next waiter, that one's context may be cancelled
  * too, its own callback still to come. The list never serves such a waiter: {@link WaitList.head}
  * fails it with `ctx.err` on the way (`_gone`), so a wait whose context is cancelled is never granted.
- *
- * @internal
  */
 export interface Waiter {
   _wprev: Waiter | null;
@@ -54,14 +54,12 @@ class Rejection {
   }
 }
 
-/** @internal The placeholder resolve function of a waiter whose promise is still being made. */
+/** The placeholder resolve function of a waiter whose promise is still being made. */
 export function noop(): void {}
 
 /**
  * A waiter that settles a promise of its own, through the promise's resolve function: every wait
  * but a select's. A {@link Parked} waiter, or a Mutex's, which is also the hold it is granted.
- *
- * @internal
  */
 export interface Settling extends Waiter {
   readonly _ctx: Context;
@@ -69,12 +67,12 @@ export interface Settling extends Waiter {
   _resolve: (value: unknown) => void;
 }
 
-/** @internal `_fail` for a {@link Settling} waiter. */
+/** `_fail` for a {@link Settling} waiter. */
 export function reject(w: Settling, err: Error): void {
   w._resolve(new Rejection(err));
 }
 
-/** @internal `_gone` for a {@link Settling} waiter. */
+/** `_gone` for a {@link Settling} waiter. */
 export function goneIfCancelled(w: Settling): boolean {
   const err = w._ctx.err;
   return err !== undefined && drop(w, err);
@@ -129,8 +127,6 @@ class Parked implements Settling {
 /**
  * WaitList is a FIFO of waiters. It keeps `live.waiters` in step with its length, so a test can
  * prove that nothing was left queued.
- *
- * @internal
  */
 export class WaitList<W extends Waiter> {
   /**
@@ -221,7 +217,7 @@ export class WaitList<W extends Waiter> {
   }
 }
 
-/** @internal A primitive that may be able to serve waiters once one of them leaves by cancellation. */
+/** A primitive that may be able to serve waiters once one of them leaves by cancellation. */
 export interface Grantor {
   _grant(): void;
 }
@@ -231,8 +227,6 @@ export interface Grantor {
  * cancelled. The caller has checked that `ctx` is alive. On cancel the waiter leaves the list, the
  * promise rejects with `ctx.err`, and the list's grantor (`_grant()`) lets the waiters behind it
  * proceed if they now can.
- *
- * @internal
  */
 export function park<T>(list: WaitList<Waiter>, ctx: Context, data: unknown): Promise<T> {
   return settle(list, new Parked(data, ctx), ctx);
@@ -244,8 +238,6 @@ export function park<T>(list: WaitList<Waiter>, ctx: Context, data: unknown): Pr
  *
  * The cancel subscription is the list's shared one when `ctx` is the context it follows, or when
  * the list has none yet; else the waiter subscribes on its own.
- *
- * @internal
  */
 export function settle<T>(list: WaitList<Waiter>, w: Settling, ctx: Context): Promise<T> {
   // A closure as the executor: V8 inlines it into the promise's construction.
