@@ -51,6 +51,25 @@ describe("runTask() with plain functions", () => {
 });
 
 describe("runTask() with generator tasks", () => {
+  it("runTask() rejects a function* task with a TypeError that says to write async function*, its body never run", async () => {
+    let ran = false;
+    const task = function* () {
+      ran = true;
+      yield;
+      return 1;
+    };
+    const err = await runTask(background(), task).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TypeError);
+    expect((err as Error).message).toMatch(/^task must be a plain, async or async generator function, .*synchronous generator.*`async function\*`/);
+    expect(ran).toBe(false);
+    expect(liveCounts().tasks).toBe(0);
+  });
+
+  it("runTask() passes through an iterator that is not a generator, as a plain value", async () => {
+    const entries = new Map([["a", 1]]).entries();
+    expect(await runTask(background(), () => entries)).toBe(entries);
+  });
+
   it("runTask() halts a generator paused at a yield and runs its finally", async () => {
     const [ctx, cancel] = withCancel(background());
     const log: string[] = [];

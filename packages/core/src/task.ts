@@ -330,6 +330,18 @@ function isIterator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> 
   );
 }
 
+/**
+ * Whether `x` is a synchronous generator object: what a `function*` task returns, its body not yet
+ * run. As a result it would resolve the task with the generator and never run the body, silently.
+ */
+function isSyncGenerator(x: object): boolean {
+  const g = x as Generator;
+  return Symbol.iterator in g && typeof g.next === "function" && typeof g.throw === "function" && typeof g.return === "function";
+}
+
+const SYNC_GENERATOR =
+  "task must be a plain, async or async generator function, but it returned a synchronous generator, whose body would never run: write it as `async function*`";
+
 /** Whether `y` is an `until` instruction; false for a value that cannot even be inspected. */
 function isUntil(y: unknown): y is Until {
   try {
@@ -522,6 +534,7 @@ export function watchTask<T>(
     generator = isIterator(out);
     thenable = !generator && typeof (out as PromiseLike<T>).then === "function";
     if (thenable) native = out instanceof Promise;
+    else if (!generator && isSyncGenerator(out)) return void fail(new TypeError(SYNC_GENERATOR));
   } catch (e) {
     // What the task returned cannot even be looked at (a revoked Proxy, a `then` getter that
     // throws): that is the task's failure, reported like a synchronous throw.
