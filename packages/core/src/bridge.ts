@@ -9,8 +9,14 @@ import { CancelNode, Kind, Sub, append, owners } from "./node.js";
 
 /** The error a foreign context reports, defaulting to Canceled for one that reports none. */
 export function foreignErr(ctx: Context): Error {
-  const e = ctx.err;
-  return e instanceof Error ? e : Canceled;
+  try {
+    const e = ctx.err;
+    return e instanceof Error ? e : Canceled;
+  } catch (thrown) {
+    // Its `err` getter throws, inside an abort listener where a throw would leave the children
+    // alive: they are cancelled, with what the getter threw as their err when it is an Error.
+    return thrown instanceof Error ? thrown : Canceled;
+  }
 }
 
 /**
@@ -51,13 +57,15 @@ class ContextBridge extends CancelNode {
     signal: AbortSignal,
   ) {
     super(_ctx, Kind.Hidden, undefined);
-    contextBridges.set(_ctx, this);
     const sub = new Sub(() => {
       contextBridges.delete(_ctx);
       cancelNode(this, foreignErr(_ctx), signal.reason);
     }, "foreign context");
+    // Recorded only once it follows the signal: a Bridge whose `addEventListener` throws leaves no
+    // record, so the next child of this context tries again.
     append(signalBridges.get(signal) ?? new Bridge(signal), sub);
     this._follow = sub;
+    contextBridges.set(_ctx, this);
   }
 
   /** The last follower unlinked: stop following the signal (the bridge may then let it go). */

@@ -274,3 +274,57 @@ describe("withSignal()", () => {
     cancel();
   });
 });
+
+describe("foreign signals that misbehave", () => {
+  it("withSignal() whose signal throws on addEventListener or on reason throws and links no child", () => {
+    const [parent, cancel] = withCancel(background());
+    const refusing = { aborted: false, addEventListener: () => { throw new Error("refused"); }, removeEventListener: () => {} };
+    expect(() => withSignal(parent, refusing as unknown as AbortSignal)).toThrow("refused");
+    const unreadable = {
+      aborted: true,
+      get reason(): unknown {
+        throw new Error("no reason");
+      },
+      addEventListener: () => {},
+      removeEventListener: () => {},
+    };
+    expect(() => withSignal(parent, unreadable as unknown as AbortSignal)).toThrow("no reason");
+    expect(childCount(parent)).toBe(0);
+    cancel();
+  });
+
+  it("a foreign context whose first subscribe failed is subscribed again by its next child, which its abort cancels", () => {
+    const foreign = new ForeignContext();
+    const signal = foreign.signal;
+    const add = signal.addEventListener.bind(signal);
+    let calls = 0;
+    signal.addEventListener = ((...args: Parameters<AbortSignal["addEventListener"]>) => {
+      if (calls++ === 0) throw new Error("transient");
+      add(...args);
+    }) as AbortSignal["addEventListener"];
+    expect(() => withCancel(foreign)).toThrow("transient");
+    const [child, cancel] = withCancel(foreign);
+    foreign.cancel("stop");
+    expect([child.err, cause(child)]).toEqual([Canceled, "stop"]);
+    cancel();
+  });
+
+  it("a foreign context whose err getter throws after its abort still cancels its children, with that error", () => {
+    const ac = new AbortController();
+    const broken = new Error("err getter broke");
+    const foreign: Context = {
+      deadline: undefined,
+      get err(): Error | undefined {
+        if (ac.signal.aborted) throw broken;
+        return undefined;
+      },
+      done: new Promise<void>(() => {}),
+      signal: ac.signal,
+      value: () => undefined,
+    };
+    const [child, cancel] = withCancel(foreign);
+    ac.abort("stop");
+    expect(child.err).toBe(broken);
+    cancel();
+  });
+});

@@ -39,8 +39,15 @@ export function withSignal(parent: Context, signal: AbortSignal): [ctx: Context,
   const node = new CancelNode(p, Kind.Signal, p.deadline);
   attach(node, p);
   if (node.err === undefined) {
-    if (signal.aborted) cancelNode(node, errForSignal(signal), signal.reason);
-    else followSignal(node, signal);
+    try {
+      if (signal.aborted) cancelNode(node, errForSignal(signal), signal.reason);
+      else followSignal(node, signal);
+    } catch (e) {
+      // A signal-like object whose `addEventListener` or `reason` throws: the call fails, and
+      // cancelling the node unlinks it, so the parent is left as it was.
+      cancelNode(node, Canceled, e);
+      throw e;
+    }
   }
   const cancel = (): void => cancelNode(node, Canceled, undefined);
   if (hooks.created !== undefined) hooks.created(node, cancel);

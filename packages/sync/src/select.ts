@@ -199,13 +199,14 @@ function finish(cs: Case, index: number, result: unknown): unknown {
 
 /** Queues one op per case and subscribes to the context; the first to fire wins. */
 function wait(ctx: Context, cases: readonly Case[], sel: SelectWait): void {
+  // Subscribed first: subscribing to a foreign context may throw, and then no op may be queued.
+  subscribeWith(ctx, sel);
   for (let i = 0; i < cases.length; i++) {
     const cs = cases[i] as Case;
     const op = new SelectOp(cs._value, sel, i);
     sel._ops.push(op);
     (cs._send ? cs._ch._sendq : cs._ch._recvq).push(op);
   }
-  subscribeWith(ctx, sel);
 }
 
 /**

@@ -244,11 +244,14 @@ export function settle<T>(list: WaitList<Waiter>, w: Settling, ctx: Context): Pr
   const p = new Promise<T>((resolve) => {
     w._resolve = resolve as (value: unknown) => void;
   });
-  list.push(w);
+  // Subscribed before it is listed: subscribing to a foreign context may throw (its signal's
+  // `addEventListener` does), and a waiter listed without a subscription would be served later,
+  // a lock or a value handed to a caller who was told the call failed.
   const sub = list._sub;
   if (sub !== null && sub._ctx === ctx) {
     sub._count++;
     w._sub = sub;
   } else cover(list, w, ctx);
+  list.push(w);
   return p;
 }
