@@ -5,6 +5,7 @@ import {
   background,
   cause,
   createKey,
+  runTask,
   sleep,
   withCancel,
   withCancelCause,
@@ -172,6 +173,44 @@ describe("withDeadline() with a bad time", () => {
     const err = thrown(() => withDeadline(background(), "2030-01-01" as unknown as Date));
     expect(err).toBeInstanceOf(TypeError);
     expect(err.message).toBe('withDeadline: at must be epoch milliseconds or a Date, received "2030-01-01"');
+  });
+});
+
+describe("a foreign context that is not a usable Context", () => {
+  const shaped = (err: unknown): Context =>
+    ({ deadline: undefined, err, done: new Promise<void>(() => {}), signal: new AbortController().signal, value: () => undefined }) as Context;
+
+  it.each([
+    [null, "null"],
+    ["nope", '"nope"'],
+    [0, "0"],
+  ])("withCancel(), sleep() and runTask() refuse a foreign context whose err is %o, naming its err", async (err, shown) => {
+    const ctx = shaped(err);
+    expect(thrown(() => withCancel(ctx)).message).toBe(`withCancel: parent.err must be undefined or an Error, received ${shown}`);
+    const slept = await rejected(() => sleep(ctx, 1));
+    expect(slept).toBeInstanceOf(TypeError);
+    expect(slept.message).toBe(`sleep: ctx.err must be undefined or an Error, received ${shown}`);
+    let called = false;
+    const ran = await rejected(() => runTask(ctx, () => void (called = true)));
+    expect(ran).toBeInstanceOf(TypeError);
+    expect(called).toBe(false);
+  });
+
+  it("withCancel() refuses a Proxy whose traps throw with a TypeError naming parent", () => {
+    const hostile = new Proxy(
+      {},
+      {
+        get(): never {
+          throw new Error("trap");
+        },
+        has(): never {
+          throw new Error("trap");
+        },
+      },
+    );
+    const err = thrown(() => withCancel(hostile as Context));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe("withCancel: parent must be a Context, received <uninspectable value>");
   });
 });
 

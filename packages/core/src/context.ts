@@ -301,17 +301,28 @@ export function asContext(parent: unknown, fn: string, arg = "parent"): Context 
  * hot paths without using up their inlining budget.
  */
 function asForeignContext(parent: unknown, fn: string, arg: string): Context {
-  if (
-    parent !== null &&
-    typeof parent === "object" &&
-    typeof (parent as Context).value === "function" &&
-    "err" in parent &&
-    "done" in parent &&
-    isSignal((parent as Context).signal)
-  ) {
-    return parent as Context;
+  let shaped = false;
+  let err: unknown;
+  try {
+    shaped =
+      parent !== null &&
+      typeof parent === "object" &&
+      typeof (parent as Context).value === "function" &&
+      "err" in parent &&
+      "done" in parent &&
+      isSignal((parent as Context).signal);
+    if (shaped) err = (parent as Context).err;
+  } catch {
+    // A Proxy whose traps throw, or a getter that does: not a Context that can be followed.
+    shaped = false;
   }
-  throw new TypeError(`${fn}: ${arg} must be a Context, received ${describe(parent)}`);
+  if (!shaped) throw new TypeError(`${fn}: ${arg} must be a Context, received ${describe(parent)}`);
+  // Every wait reads a defined err as "cancelled": an err of null (a Go-style nil) would make each
+  // reject with null, while deriving from it worked. Refused here, once, with a message that says why.
+  if (err !== undefined && (err === null || typeof err !== "object")) {
+    throw new TypeError(`${fn}: ${arg}.err must be undefined or an Error, received ${describe(err)}`);
+  }
+  return parent as Context;
 }
 
 /** Whether `s` can be followed as an AbortSignal: it says whether it aborted, and takes and gives back listeners. */
