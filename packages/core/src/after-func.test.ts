@@ -154,3 +154,15 @@ describe("afterFunc()", () => {
     cancel();
   });
 });
+
+describe("afterFunc() and a function whose name is odd", () => {
+  it("afterFunc() takes a function named by a Symbol and runs it after the cancel", async () => {
+    const [ctx, cancel] = withCancel(background());
+    let ran = 0;
+    const fn = Object.defineProperty(() => void ran++, "name", { value: Symbol("odd") });
+    afterFunc(ctx, fn);
+    cancel();
+    await Promise.resolve();
+    expect(ran).toBe(1);
+  });
+});

@@ -1,5 +1,5 @@
 import { subscribe } from "./cancel.js";
-import { type Context, asContext, asFunction } from "./context.js";
+import { type Context, asContext, asFunction, functionName } from "./context.js";
 
 const PENDING = 0;
 const STARTED = 1;
@@ -33,7 +33,7 @@ export function afterFunc(ctx: Context, fn: () => void): () => boolean {
     state = STARTED;
     fn();
   };
-  const sub = c.err === undefined ? subscribe(c, () => queueMicrotask(call), `afterFunc(${fn.name || "anonymous"})`) : undefined;
+  const sub = c.err === undefined ? subscribe(c, () => queueMicrotask(call), `afterFunc(${functionName(fn, "anonymous")})`) : undefined;
   if (c.err !== undefined) queueMicrotask(call);
   return () => {
     if (state !== PENDING) return false;

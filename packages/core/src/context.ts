@@ -332,6 +332,20 @@ function isSignal(s: unknown): boolean {
   return typeof t.aborted === "boolean" && typeof t.addEventListener === "function" && typeof t.removeEventListener === "function";
 }
 
+/**
+ * The name of `fn` for labels and `dump()`, or `fallback`: a name that is not a non-empty string (a
+ * Symbol, a getter that returns anything) or cannot be read (a getter that throws, a revoked
+ * Proxy) must not break the call that only wanted a label.
+ */
+export function functionName(fn: unknown, fallback: string): string {
+  try {
+    const n: unknown = (fn as { name?: unknown }).name;
+    return typeof n === "string" && n !== "" ? n : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
 /** Checks that `fn` is a function, naming the caller and the argument otherwise. */
 export function asFunction<F>(fn: F, caller: string, arg: string): F {
   if (typeof fn !== "function") throw new TypeError(`${caller}: ${arg} must be a function, received ${describe(fn)}`);

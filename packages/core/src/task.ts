@@ -1,4 +1,4 @@
-import { type Context, Ctx, asContext, asFunction, describe } from "./context.js";
+import { type Context, Ctx, asContext, asFunction, describe, functionName } from "./context.js";
 import { live } from "./counters.js";
 import { errorIs } from "./errors.js";
 import { cause, subscribe } from "./cancel.js";
@@ -69,14 +69,7 @@ export class TaskRecord {
 
   /** The name given in the options, else the function's (read only when printing: it is slow). */
   get name(): string {
-    if (this._name !== undefined) return this._name;
-    try {
-      const n: unknown = this._task.name;
-      return typeof n === "string" && n !== "" ? n : "anonymous";
-    } catch {
-      // A Proxy revoked since, or a `name` getter that throws: dump() must still print.
-      return "anonymous";
-    }
+    return this._name ?? functionName(this._task, "anonymous");
   }
 
   /** Unlinks the record once the task has settled; true the first time, false after. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Canceled, background, sleep, withCancel, type Context } from "@tether/core";
 import { Group, map } from "@tether/group";
+import { childCount } from "@tether/core/testing";
 
 /** A promise and the function that resolves it. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -242,5 +243,21 @@ describe("options forwarded from optional parameters", () => {
     g.go(async () => undefined, { name: settings.name });
     await g.wait();
     expect(g.errors).toEqual([]);
+  });
+});
+
+describe("map() and a function whose name is odd", () => {
+  it("map() runs a function whose name getter throws or is a Symbol, and leaves nothing linked", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const throwing = Object.defineProperty(async (_c: Context, x: number) => x * 2, "name", {
+      get(): never {
+        throw new Error("name getter threw");
+      },
+    });
+    const symbolic = Object.defineProperty(async (_c: Context, x: number) => x + 1, "name", { value: Symbol("odd") });
+    expect(await map(ctx, [1, 2], throwing)).toEqual([2, 4]);
+    expect(await map(ctx, [1, 2], symbolic)).toEqual([2, 3]);
+    expect(childCount(ctx)).toBe(0);
+    cancel();
   });
 });

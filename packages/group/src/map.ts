@@ -1,5 +1,5 @@
 import { type Context, type Task } from "@tether/core";
-import { asContext, asFunction, describe } from "@tether/core/internal";
+import { asContext, asFunction, describe, functionName } from "@tether/core/internal";
 import { Group, checkLimit } from "./group.js";
 
 /**
@@ -103,10 +103,10 @@ export async function map<T, R>(
   const err = c.err;
   if (err !== undefined) throw err;
   const it = items[Symbol.iterator]();
+  const fnName = `map ${functionName(fn, "fn")}`;
   const results: R[] = [];
   // map keeps its own count of calls in flight, so the group needs no limit and no queue.
   const group = new Group(c);
-  const fnName = `map ${fn.name || "fn"}`;
   let next = 0;
   let exhausted = false;
 
