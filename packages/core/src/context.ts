@@ -367,6 +367,8 @@ function describeUnsafe(v: unknown): string {
     case "string":
       return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
     case "number":
+      // String(-0) is "0": a message about a bad -0 would show a value that looks valid.
+      return Object.is(v, -0) ? "-0" : String(v);
     case "boolean":
     case "undefined":
       return String(v);

@@ -225,6 +225,19 @@ describe("Group", () => {
     expect(g.errors).toEqual([]);
   });
 
+  it("Group.errors is a frozen copy: editing what a read returned erases nothing the group recorded", async () => {
+    const g = new Group(background(), { failFast: false });
+    const boom = new Error("boom");
+    g.go(async () => {
+      throw boom;
+    });
+    await g.wait().catch(() => undefined);
+    const seen = g.errors;
+    expect(Object.isFrozen(seen)).toBe(true);
+    expect(() => ((seen as unknown[]).length = 0)).toThrow(TypeError);
+    expect(g.errors).toEqual([boom]);
+  });
+
   it("Group.errors does not list the parent's cancellation, though wait() rejects with it", async () => {
     const [parent, cancel] = withCancel(background());
     const g = new Group(parent, { failFast: false });

@@ -145,9 +145,10 @@ export class Group implements AsyncDisposable {
     if (options.name !== undefined) nameContext(this.ctx, options.name);
   }
 
-  /** Every task's own failure, in the order they happened. */
+  /** Every task's own failure, in the order they happened: a frozen copy, taken at each read. */
   get errors(): readonly unknown[] {
-    return this.#errors;
+    // A frozen copy: a caller clearing or editing what it got must not erase the group's record.
+    return Object.freeze(this.#errors.slice());
   }
 
   /** How many tasks are running or queued. */

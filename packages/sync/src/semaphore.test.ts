@@ -12,6 +12,7 @@ describe("Semaphore", () => {
       expect(() => new Semaphore(bad)).toThrow(RangeError);
     }
     expect(() => new Semaphore(0)).toThrow("Semaphore: size must be a whole number ≥ 1, received 0");
+    expect(() => new Semaphore(-0)).toThrow("Semaphore: size must be a whole number ≥ 1, received -0");
     expect(() => new Semaphore(1.5)).toThrow("received 1.5");
     expect(() => new Semaphore(Number.NaN)).toThrow("received NaN");
     expect(() => new Semaphore("3" as unknown as number)).toThrow(new TypeError('Semaphore: size must be a number, received "3"'));
