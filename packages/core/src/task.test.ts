@@ -65,9 +65,15 @@ describe("runTask() with generator tasks", () => {
     expect(liveCounts().tasks).toBe(0);
   });
 
-  it("runTask() passes through an iterator that is not a generator, as a plain value", async () => {
+  it("runTask() passes through a generator or iterator that a plain function returns as its value", async () => {
     const entries = new Map([["a", 1]]).entries();
     expect(await runTask(background(), () => entries)).toBe(entries);
+    function* lines(): Generator<string> {
+      yield "a";
+      yield "b";
+    }
+    const got = await runTask(background(), () => lines());
+    expect([...got]).toEqual(["a", "b"]);
   });
 
   it("runTask() halts a generator paused at a yield and runs its finally", async () => {
@@ -675,6 +681,20 @@ describe("runTask() time slices under fake and frozen clocks", () => {
       expect(stderr).toBe("");
       expect(code).toBe(0);
       expect(JSON.parse(stdout)).toEqual({ err: "context canceled", stepped: true });
+    },
+    15_000,
+  );
+
+  const fakeFirst = fileURLToPath(new URL("./test-helpers/fake-timers-first.mjs", import.meta.url));
+
+  it(
+    "runTask() finishes a long run of yields when fake timers were installed before core loaded",
+    async () => {
+      // The bound is this test's timeout: a driver that waits on the fake setImmediate never resumes.
+      const { code, stdout, stderr } = await runNode(fakeFirst);
+      expect(stderr).toBe("");
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({ finished: "finished", looped: "context canceled" });
     },
     15_000,
   );

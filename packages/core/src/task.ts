@@ -234,22 +234,49 @@ async function* untilGen<T>(instruction: Until): AsyncGenerator<unknown, T, unkn
 /** How long a run of bare `yield`s may keep the thread before timers and I/O get a turn. */
 const SLICE_MS = 4;
 
-// Captured when the module loads: fake timers installed later by a test must not be able to
-// freeze the driver's turn to the event loop.
-const realSetImmediate = typeof setImmediate === "function" ? setImmediate : undefined;
-const realSetTimeout = setTimeout;
-const macrotask = (fn: () => void): void => {
-  if (realSetImmediate !== undefined) realSetImmediate(fn);
-  else realSetTimeout(fn, 0);
-};
+/** Whether `f` is a fake timer function: @sinonjs/fake-timers, which vitest and Jest use, marks each with its clock. */
+const isFake = (f: unknown): boolean => typeof f === "function" && "clock" in f;
+
+/**
+ * Queues `fn` as a macrotask: the driver's turn to the event loop. Chosen when the module loads,
+ * so fake timers installed later by a test cannot freeze it. Fake timers installed before it loads
+ * would: a fake `setImmediate` runs only when the test advances the clock, so a task that yields
+ * would hang. Then a MessageChannel (which no fake timers replace) carries the turn.
+ */
+const macrotask: (fn: () => void) => void = pickMacrotask();
+
+function pickMacrotask(): (fn: () => void) => void {
+  const si = typeof setImmediate === "function" ? setImmediate : undefined;
+  if (si !== undefined && !isFake(si)) return (fn) => void si(fn);
+  if (typeof MessageChannel === "function") {
+    const queued: Array<() => void> = [];
+    const channel = new MessageChannel();
+    // Typed by hand: the DOM's MessagePort and Node's differ, and setting `onmessage` starts both.
+    const port = channel.port1 as unknown as { onmessage: (() => void) | null; ref?: () => void; unref?: () => void };
+    port.onmessage = () => {
+      port.unref?.();
+      for (const fn of queued.splice(0)) fn();
+    };
+    // Referenced only while a turn is queued: an idle channel must not keep a Node process alive,
+    // and one carrying a turn must, or the process would exit under a task that is still running.
+    port.unref?.();
+    return (fn) => {
+      if (queued.push(fn) === 1) port.ref?.();
+      channel.port2.postMessage(null);
+    };
+  }
+  const st = setTimeout;
+  return (fn) => void st(fn, 0);
+}
 
 // Also captured at load, for the same reason: a fake clock frozen by a test would end no slice.
 const now: () => number =
   typeof performance === "object" && typeof performance.now === "function" ? performance.now.bind(performance) : Date.now;
 
 /**
- * How many yields a slice may hold at most, whatever the clock says: one installed (or frozen)
- * before this module loaded must not starve the event loop either.
+ * How many yields a slice may hold while the clock does not move: one frozen before this module
+ * loaded (fake timers) must not let a loop of yields starve the event loop either. Counted only
+ * while the clock stands still, so on a clock that runs the time slice alone decides.
  */
 const SLICE_STEPS = 4096;
 
@@ -323,13 +350,16 @@ function isIterator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> 
   );
 }
 
+/** The prototype of every `function*` of this realm. */
+const generatorFunctionProto: unknown = Object.getPrototypeOf(function* () {});
+
 /**
- * Whether `x` is a synchronous generator object: what a `function*` task returns, its body not yet
- * run. As a result it would resolve the task with the generator and never run the body, silently.
+ * Whether `task` is a `function*`: its result, a generator whose body has not run, would be taken
+ * for the task's value, and the body would never run, silently. A plain function that returns a
+ * generator as its value is not one, and its value passes through.
  */
-function isSyncGenerator(x: object): boolean {
-  const g = x as Generator;
-  return Symbol.iterator in g && typeof g.next === "function" && typeof g.throw === "function" && typeof g.return === "function";
+function isGeneratorFunction(task: unknown): boolean {
+  return Object.getPrototypeOf(task) === generatorFunctionProto;
 }
 
 const SYNC_GENERATOR =
@@ -408,7 +438,8 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
     const y: unknown = r.value;
     // Every kind of yield counts toward the time slice, so no loop — of checkpoints, of waits on
     // settled promises, or of a task that swallows its cancellation — can starve timers and I/O.
-    if (++steps >= SLICE_STEPS || now() - slice >= SLICE_MS) {
+    const t = now();
+    if (t - slice >= SLICE_MS || (++steps >= SLICE_STEPS && t === slice)) {
       rec.state = "at a checkpoint";
       await new Promise<void>((resolve) => macrotask(resolve));
       slice = now();
@@ -527,7 +558,7 @@ export function watchTask<T>(
     generator = isIterator(out);
     thenable = !generator && typeof (out as PromiseLike<T>).then === "function";
     if (thenable) native = out instanceof Promise;
-    else if (!generator && isSyncGenerator(out)) return void fail(new TypeError(SYNC_GENERATOR));
+    else if (!generator && isGeneratorFunction(task)) return void fail(new TypeError(SYNC_GENERATOR));
   } catch (e) {
     // What the task returned cannot even be looked at (a revoked Proxy, a `then` getter that
     // throws): that is the task's failure, reported like a synchronous throw.
