@@ -25,7 +25,10 @@ function expireOverdue(p: Context, pd: number): void {
   let c = p instanceof Ctx ? p._src : null;
   while (c instanceof CancelNode && c.err === undefined) {
     if (c._at === pd && c._timer !== undefined) {
-      if (c._due <= elapsed()) expire(c);
+      // Within two milliseconds: the wall clock, read in whole milliseconds and at another instant
+      // than the elapsed one, can show a deadline passed up to that much before the elapsed clock
+      // reaches it. A clock stepped forward by more still expires nothing.
+      if (c._due <= elapsed() + 2) expire(c);
       return;
     }
     const up: Context = c._parent;
@@ -102,7 +105,7 @@ function timeOf(d: unknown): number | undefined {
 
 /**
  * withTimeout is `withDeadline(parent, Date.now() + ms, cause)`. 0 or less gives a child that is
- * already cancelled, as Go's `WithTimeout` does, so a timeout computed from a budget already spent
+ * already cancelled, its deadline now, as Go's `WithTimeout` does, so a timeout computed from a budget already spent
  * needs no check of its own; `Infinity` gives one with no deadline of its own. NaN throws.
  *
  * @example Bound a call
@@ -122,5 +125,6 @@ export function withTimeout(parent: Context, ms: number, cause?: unknown): [ctx:
   const p = asContext(parent, "withTimeout");
   checkMs(ms, "withTimeout", "ms");
   const now = Date.now();
-  return deadlineNode(p, ms === Infinity ? Infinity : now + ms, cause, Kind.Timeout, now);
+  // A timeout below 0 is one already up, its deadline now: -Infinity would make a deadline of -Infinity.
+  return deadlineNode(p, ms === Infinity ? Infinity : now + Math.max(0, ms), cause, Kind.Timeout, now);
 }
