@@ -30,9 +30,16 @@ function thrown(f: () => unknown): Error {
 }
 
 /** Like `thrown`, for a function that may also report through a rejected promise. */
+/** What `f`'s promise rejected with; a synchronous throw fails the test, as a promise-returning call must reject. */
 async function rejected(f: () => Promise<unknown>): Promise<Error> {
+  let p: Promise<unknown>;
   try {
-    await f();
+    p = f();
+  } catch (err) {
+    throw new Error(`expected a rejection, but the call threw synchronously: ${String(err)}`);
+  }
+  try {
+    await p;
   } catch (err) {
     return err as Error;
   }

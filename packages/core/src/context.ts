@@ -301,28 +301,66 @@ export function asContext(parent: unknown, fn: string, arg = "parent"): Context 
  * hot paths without using up their inlining budget.
  */
 function asForeignContext(parent: unknown, fn: string, arg: string): Context {
-  let shaped = false;
-  let err: unknown;
+  const c = foreignContext(parent);
+  if (c === null) throw contextError(parent, fn, arg);
+  return c;
+}
+
+/**
+ * `x` as a Context, or null when it is not one that can be used: for a function that returns a
+ * promise, which reports a bad argument by rejecting with {@link contextError}, not by throwing.
+ */
+export function toContext(x: unknown): Context | null {
+  return x instanceof Ctx ? x : foreignContext(x);
+}
+
+/** Whether `x` has the shape of a Context, reading what that takes; false if reading throws. */
+function shapedLikeContext(x: unknown): x is Context {
   try {
-    shaped =
-      parent !== null &&
-      typeof parent === "object" &&
-      typeof (parent as Context).value === "function" &&
-      "err" in parent &&
-      "done" in parent &&
-      isSignal((parent as Context).signal);
-    if (shaped) err = (parent as Context).err;
+    return (
+      x !== null &&
+      typeof x === "object" &&
+      typeof (x as Context).value === "function" &&
+      "err" in x &&
+      "done" in x &&
+      isSignal((x as Context).signal)
+    );
   } catch {
     // A Proxy whose traps throw, or a getter that does: not a Context that can be followed.
-    shaped = false;
+    return false;
   }
-  if (!shaped) throw new TypeError(`${fn}: ${arg} must be a Context, received ${describe(parent)}`);
-  // Every wait reads a defined err as "cancelled": an err of null (a Go-style nil) would make each
-  // reject with null, while deriving from it worked. Refused here, once, with a message that says why.
-  if (err !== undefined && (err === null || typeof err !== "object")) {
-    throw new TypeError(`${fn}: ${arg}.err must be undefined or an Error, received ${describe(err)}`);
+}
+
+/**
+ * Every wait reads a defined err as "cancelled": an err of null (a Go-style nil) would make each
+ * reject with null, while deriving from it worked. So an err must be undefined or an object.
+ */
+function badErr(err: unknown): boolean {
+  return err !== undefined && (err === null || typeof err !== "object");
+}
+
+/** A context Tether did not make, if usable: shaped like one, with an err that is undefined or an object. */
+function foreignContext(x: unknown): Context | null {
+  if (!shapedLikeContext(x)) return null;
+  try {
+    return badErr(x.err) ? null : x;
+  } catch {
+    return null;
   }
-  return parent as Context;
+}
+
+/** The TypeError for a `parent` that is not a usable Context, naming the function and the argument. */
+export function contextError(parent: unknown, fn: string, arg: string): TypeError {
+  if (shapedLikeContext(parent)) {
+    let err: unknown;
+    try {
+      err = parent.err;
+    } catch {
+      return new TypeError(`${fn}: ${arg}.err cannot be read`);
+    }
+    if (badErr(err)) return new TypeError(`${fn}: ${arg}.err must be undefined or an Error, received ${describe(err)}`);
+  }
+  return new TypeError(`${fn}: ${arg} must be a Context, received ${describe(parent)}`);
 }
 
 /** Whether `s` can be followed as an AbortSignal: it says whether it aborted, and takes and gives back listeners. */

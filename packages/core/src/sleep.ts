@@ -16,8 +16,14 @@ import { armAfter, checkMs, disarm } from "./timer.js";
  * ```
  */
 export function sleep(ctx: Context, ms: number): Promise<void> {
-  const c = asContext(ctx, "sleep", "ctx");
-  checkMs(ms, "sleep", "ms");
+  let c: Context;
+  // A bad argument rejects, as every failure of a function that returns a promise does.
+  try {
+    c = asContext(ctx, "sleep", "ctx");
+    checkMs(ms, "sleep", "ms");
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const err = c.err;
   if (err !== undefined) return Promise.reject(err);
   return new Promise<void>((resolve, reject) => {

@@ -344,10 +344,11 @@ describe("Channel", () => {
     expect(() => ch.sendCase(1, "x" as unknown as () => void)).toThrow(TypeError);
   });
 
-  it("Channel.send() and recv() throw a TypeError naming ctx", () => {
-    const ch = new Channel<number>();
-    expect(() => ch.send(null as unknown as Context, 1)).toThrow(/Channel.send: ctx must be a Context, received null/);
-    expect(() => ch.recv(undefined as unknown as Context)).toThrow(/Channel.recv: ctx must be a Context/);
+  it("Channel.send() and recv() reject with a TypeError naming ctx, and the channel is untouched", async () => {
+    const ch = new Channel<number>(1);
+    await expect(ch.send(null as unknown as Context, 1)).rejects.toThrow(/Channel.send: ctx must be a Context, received null/);
+    await expect(ch.recv(undefined as unknown as Context)).rejects.toThrow(/Channel.recv: ctx must be a Context/);
+    expect([ch.length, ch.waiting]).toEqual([0, 0]);
   });
 
   it("Channel.toString() shows buffer use, waiters and closure", () => {

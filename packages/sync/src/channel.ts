@@ -1,5 +1,5 @@
 import { type Context, background } from "@tether/core";
-import { asContext } from "@tether/core/internal";
+import { asContext, contextError, toContext } from "@tether/core/internal";
 import { checkWhole } from "./check.js";
 import { ChannelIterator } from "./channel-iterator.js";
 import { ChannelClosedError } from "./errors.js";
@@ -112,7 +112,8 @@ export class Channel<in out T> implements AsyncIterable<T> {
    * ```
    */
   send(ctx: Context, value: T): Promise<void> {
-    const c = asContext(ctx, "Channel.send", "ctx");
+    const c = toContext(ctx);
+    if (c === null) return Promise.reject(contextError(ctx, "Channel.send", "ctx"));
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     const r = this._offer(value);
@@ -139,7 +140,8 @@ export class Channel<in out T> implements AsyncIterable<T> {
    * ```
    */
   recv(ctx: Context): Promise<IteratorResult<T, undefined>> {
-    const c = asContext(ctx, "Channel.recv", "ctx");
+    const c = toContext(ctx);
+    if (c === null) return Promise.reject(contextError(ctx, "Channel.recv", "ctx"));
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     const r = this._take();

@@ -1,5 +1,6 @@
 import type { Context } from "@tether/core";
-import { asContext, asFunction } from "@tether/core/internal";
+import { asContext, asFunction, contextError, toContext } from "@tether/core/internal";
+import { rejectIfThrows } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
 import { type Settling, WaitList, type Waiter, goneIfCancelled, noop, reject, settle } from "./wait-list.js";
@@ -159,7 +160,8 @@ export class Mutex {
    * ```
    */
   lock(ctx: Context): Promise<Disposable> {
-    const c = asContext(ctx, "Mutex.lock", "ctx");
+    const c = toContext(ctx);
+    if (c === null) return Promise.reject(contextError(ctx, "Mutex.lock", "ctx"));
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     if (this._owner === 0) {
@@ -236,9 +238,11 @@ export class Mutex {
    * ```
    */
   withLock<T>(ctx: Context, fn: () => T | PromiseLike<T>): Promise<T> {
-    const c = asContext(ctx, "Mutex.withLock", "ctx");
-    asFunction(fn, "Mutex.withLock", "fn");
-    return runHeld(this.lock(c), fn);
+    const bad = rejectIfThrows(() => {
+      asContext(ctx, "Mutex.withLock", "ctx");
+      asFunction(fn, "Mutex.withLock", "fn");
+    });
+    return bad ?? runHeld(this.lock(ctx), fn);
   }
 
   /** Describes the state for logs and debuggers, e.g. `Mutex(locked, 2 waiting)`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Canceled, background, withCancel } from "@tether/core";
+import { Canceled, background, withCancel, type Context } from "@tether/core";
 import { RWMutex, ReleaseError } from "@tether/sync";
 import { lockerSuite } from "./test-helpers/locker-suite.js";
 import { ticks, track } from "./test-helpers/settle.js";
@@ -160,7 +160,9 @@ describe("RWMutex", () => {
       }),
     ).rejects.toBe(boom);
     expect(rw.readers).toBe(0);
-    expect(() => rw.withRLock(background(), null as unknown as () => void)).toThrow(/withRLock: fn must be a function/);
+    await expect(rw.withRLock(background(), null as unknown as () => void)).rejects.toThrow(/withRLock: fn must be a function/);
+    await expect(rw.rLock(5 as unknown as Context)).rejects.toThrow(/RWMutex.rLock: ctx must be a Context, received 5/);
+    expect(rw.readers).toBe(0);
   });
 
   it("RWMutex.toString() shows who holds it and how many wait", () => {

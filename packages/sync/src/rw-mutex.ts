@@ -1,5 +1,6 @@
 import type { Context } from "@tether/core";
-import { asContext, asFunction } from "@tether/core/internal";
+import { asContext, asFunction, contextError, toContext } from "@tether/core/internal";
+import { rejectIfThrows } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
@@ -97,7 +98,8 @@ export class RWMutex {
    * ```
    */
   rLock(ctx: Context): Promise<Disposable> {
-    const c = asContext(ctx, "RWMutex.rLock", "ctx");
+    const c = toContext(ctx);
+    if (c === null) return Promise.reject(contextError(ctx, "RWMutex.rLock", "ctx"));
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     if (this._writer === null && this._q.size === 0) {
@@ -124,7 +126,8 @@ export class RWMutex {
    * ```
    */
   lock(ctx: Context): Promise<Disposable> {
-    const c = asContext(ctx, "RWMutex.lock", "ctx");
+    const c = toContext(ctx);
+    if (c === null) return Promise.reject(contextError(ctx, "RWMutex.lock", "ctx"));
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     if (this._writer === null && this._readers === 0 && this._q.size === 0) {
@@ -221,9 +224,11 @@ export class RWMutex {
    * ```
    */
   withRLock<T>(ctx: Context, fn: () => T | PromiseLike<T>): Promise<T> {
-    const c = asContext(ctx, "RWMutex.withRLock", "ctx");
-    asFunction(fn, "RWMutex.withRLock", "fn");
-    return runHeld(this.rLock(c), fn);
+    const bad = rejectIfThrows(() => {
+      asContext(ctx, "RWMutex.withRLock", "ctx");
+      asFunction(fn, "RWMutex.withRLock", "fn");
+    });
+    return bad ?? runHeld(this.rLock(ctx), fn);
   }
 
   /**
@@ -240,9 +245,11 @@ export class RWMutex {
    * ```
    */
   withLock<T>(ctx: Context, fn: () => T | PromiseLike<T>): Promise<T> {
-    const c = asContext(ctx, "RWMutex.withLock", "ctx");
-    asFunction(fn, "RWMutex.withLock", "fn");
-    return runHeld(this.lock(c), fn);
+    const bad = rejectIfThrows(() => {
+      asContext(ctx, "RWMutex.withLock", "ctx");
+      asFunction(fn, "RWMutex.withLock", "fn");
+    });
+    return bad ?? runHeld(this.lock(ctx), fn);
   }
 
   /** @internal Lets in as many waiters from the head as the lock now admits. */

@@ -261,13 +261,13 @@ describe("select", () => {
     expect(sel.error).toBe(Canceled);
   });
 
-  it("select() throws a TypeError naming what is wrong with its arguments", () => {
+  it("select() rejects with a TypeError naming what is wrong with its arguments", async () => {
     const ch = new Channel<number>();
-    expect(() => select(null as unknown as Context, [])).toThrow(/select: ctx must be a Context, received null/);
-    expect(() => select(background(), 3 as unknown as [])).toThrow(/select: cases must be an array/);
-    expect(() => select(background(), [ch.recvCase(), {} as never])).toThrow(/select: cases\[1\] must be a case made by recvCase\(\) or sendCase\(\), received <Object>/);
-    expect(() => select(background(), [], { default: 1 as unknown as () => void })).toThrow(/select: options.default must be a function, received 1/);
-    expect(() => select(background(), [], null as never)).toThrow(/select: options must be an object, received null/);
+    await expect(select(null as unknown as Context, [])).rejects.toThrow(/select: ctx must be a Context, received null/);
+    await expect(select(background(), 3 as unknown as [])).rejects.toThrow(/select: cases must be an array/);
+    await expect(select(background(), [ch.recvCase(), {} as never])).rejects.toThrow(/select: cases\[1\] must be a case made by recvCase\(\) or sendCase\(\), received <Object>/);
+    await expect(select(background(), [], { default: 1 as unknown as () => void })).rejects.toThrow(/select: options.default must be a function, received 1/);
+    await expect(select(background(), [], null as never)).rejects.toThrow(/select: options must be an object, received null/);
     expect(ch.waiting).toBe(0);
   });
 

@@ -133,25 +133,18 @@ export function select<C extends readonly SelectCase<unknown>[], D = never>(
   options?: SelectOptions<D>,
 ): Promise<Awaited<ResultOf<C[number]> | D>>;
 export function select(ctx: Context, cases: readonly SelectCase<unknown>[], options?: SelectOptions<unknown>): Promise<unknown> {
-  const c = asContext(ctx, "select", "ctx");
-  if (!Array.isArray(cases)) {
-    throw new TypeError(`select: cases must be an array of cases made by recvCase() or sendCase(), received ${describe(cases)}`);
-  }
-  const list = cases as readonly Case[];
-  const n = list.length;
-  for (let i = 0; i < n; i++) {
-    if (!(list[i] instanceof Case)) {
-      throw new TypeError(`select: cases[${i}] must be a case made by recvCase() or sendCase(), received ${describe(list[i])}`);
-    }
-  }
+  let c: Context;
+  let list: readonly Case[];
   let dflt: (() => unknown) | undefined;
-  if (options !== undefined) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`select: options must be an object, received ${describe(options)}`);
-    }
-    dflt = options.default;
-    if (dflt !== undefined) asFunction(dflt, "select", "options.default");
+  // A bad argument rejects, as every failure of a function that returns a promise does.
+  try {
+    c = asContext(ctx, "select", "ctx");
+    list = checkCases(cases);
+    dflt = checkDefault(options);
+  } catch (e) {
+    return Promise.reject(e);
   }
+  const n = list.length;
   const err = c.err;
   if (err !== undefined) return Promise.reject(err);
 
@@ -195,6 +188,31 @@ function finish(cs: Case, index: number, result: unknown): unknown {
   if (fn !== undefined) return fn(result);
   const r = result as IteratorResult<unknown, undefined>;
   return { index, value: r.value, done: r.done };
+}
+
+/** `cases` as select's own cases, or a TypeError that names the one that is not. */
+function checkCases(cases: unknown): readonly Case[] {
+  if (!Array.isArray(cases)) {
+    throw new TypeError(`select: cases must be an array of cases made by recvCase() or sendCase(), received ${describe(cases)}`);
+  }
+  const list = cases as readonly Case[];
+  for (let i = 0; i < list.length; i++) {
+    if (!(list[i] instanceof Case)) {
+      throw new TypeError(`select: cases[${i}] must be a case made by recvCase() or sendCase(), received ${describe(list[i])}`);
+    }
+  }
+  return list;
+}
+
+/** The `default` of select's options, if any, or a TypeError for options that are not an object. */
+function checkDefault(options: unknown): (() => unknown) | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`select: options must be an object, received ${describe(options)}`);
+  }
+  const dflt = (options as SelectOptions<unknown>).default;
+  if (dflt !== undefined) asFunction(dflt, "select", "options.default");
+  return dflt;
 }
 
 /** Queues one op per case and subscribes to the context; the first to fire wins. */

@@ -1,6 +1,6 @@
 import type { Context } from "@tether/core";
-import { asContext, asFunction, describe } from "@tether/core/internal";
-import { checkWhole } from "./check.js";
+import { asContext, asFunction, contextError, describe, toContext } from "@tether/core/internal";
+import { checkWhole, rejectIfThrows, wholeError } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
@@ -108,8 +108,10 @@ export class Semaphore {
    * ```
    */
   acquire(ctx: Context, n = 1): Promise<Disposable> {
-    const c = asContext(ctx, "Semaphore.acquire", "ctx");
-    this._checkWeight(n, "Semaphore.acquire");
+    const c = toContext(ctx);
+    if (c === null) return Promise.reject(contextError(ctx, "Semaphore.acquire", "ctx"));
+    const bad = this.#weightError(n, "Semaphore.acquire");
+    if (bad !== undefined) return Promise.reject(bad);
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     if (this._size - this._cur >= n && this._q.size === 0) {
@@ -132,7 +134,8 @@ export class Semaphore {
    * ```
    */
   tryAcquire(n = 1): boolean {
-    this._checkWeight(n, "Semaphore.tryAcquire");
+    const bad = this.#weightError(n, "Semaphore.tryAcquire");
+    if (bad !== undefined) throw bad;
     if (this._size - this._cur < n || this._q.size !== 0) return false;
     this._cur += n;
     return true;
@@ -175,10 +178,13 @@ export class Semaphore {
    * ```
    */
   withPermits<T>(ctx: Context, n: number, fn: () => T | PromiseLike<T>): Promise<T> {
-    const c = asContext(ctx, "Semaphore.withPermits", "ctx");
-    this._checkWeight(n, "Semaphore.withPermits");
-    asFunction(fn, "Semaphore.withPermits", "fn");
-    return runHeld(this.acquire(c, n), fn);
+    const bad = rejectIfThrows(() => {
+      asContext(ctx, "Semaphore.withPermits", "ctx");
+      const weight = this.#weightError(n, "Semaphore.withPermits");
+      if (weight !== undefined) throw weight;
+      asFunction(fn, "Semaphore.withPermits", "fn");
+    });
+    return bad ?? runHeld(this.acquire(ctx, n), fn);
   }
 
   /** @internal Serves waiters from the head while each fits in what is free. */
@@ -192,11 +198,14 @@ export class Semaphore {
     }
   }
 
-  private _checkWeight(n: unknown, fn: string): void {
-    checkWhole(n, 1, fn, "n");
+  /** The error for a weight `n` that is not a whole number from 1 to the size, or undefined. */
+  #weightError(n: unknown, fn: string): TypeError | RangeError | undefined {
+    const bad = wholeError(n, 1, fn, "n");
+    if (bad !== undefined) return bad;
     if ((n as number) > this._size) {
-      throw new RangeError(`${fn}: n must be at most the semaphore's size ${this.size}, received ${describe(n)}`);
+      return new RangeError(`${fn}: n must be at most the semaphore's size ${this.size}, received ${describe(n)}`);
     }
+    return undefined;
   }
 
   /** Describes the state for logs and debuggers, e.g. `Semaphore(2/5 free, 1 waiting)`. */

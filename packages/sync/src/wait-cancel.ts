@@ -139,9 +139,21 @@ class Own implements Subscriber, Cover {
 /**
  * Subscribes a waiter that its list's shared subscription does not cover: it takes the list's
  * shared slot if that is free, or else subscribes on its own. Out of line, as the rarer case, so
- * that `park` stays small enough for V8 to inline into the primitives' hot paths.
+ * that `park` stays small enough for V8 to inline into the primitives' hot paths. Returns what
+ * subscribing threw (a foreign signal's `addEventListener` may), boxed, since anything can be
+ * thrown; null when it worked.
  */
-export function cover(list: WaitList<Waiter>, w: Waiter, ctx: Context): void {
+export function cover(list: WaitList<Waiter>, w: Waiter, ctx: Context): { error: unknown } | null {
+  try {
+    subscribeCover(list, w, ctx);
+    return null;
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** The body of {@link cover}, which may throw. */
+function subscribeCover(list: WaitList<Waiter>, w: Waiter, ctx: Context): void {
   const idle = list._sub;
   // An idle subscription under another context gives up the slot to this one.
   if (idle !== null && idle._count === 0) idle._end();

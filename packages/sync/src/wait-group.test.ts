@@ -54,11 +54,11 @@ describe("WaitGroup", () => {
     expect(wg.count).toBe(0);
   });
 
-  it("WaitGroup.add() and wait() throw a TypeError or RangeError naming the bad argument", () => {
+  it("WaitGroup.add() throws, and wait() rejects, with a TypeError or RangeError naming the bad argument", async () => {
     const wg = new WaitGroup();
     expect(() => wg.add(1.5)).toThrow(new RangeError("WaitGroup.add: n must be a whole number, received 1.5"));
     expect(() => wg.add("1" as unknown as number)).toThrow(TypeError);
-    expect(() => wg.wait({} as Context)).toThrow(/WaitGroup.wait: ctx must be a Context/);
+    await expect(wg.wait({} as Context)).rejects.toThrow(/WaitGroup.wait: ctx must be a Context/);
     expect(wg.count).toBe(0);
   });
 

@@ -1,5 +1,5 @@
 import type { Context } from "@tether/core";
-import { asContext } from "@tether/core/internal";
+import { contextError, toContext } from "@tether/core/internal";
 import { checkWhole } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
@@ -110,7 +110,8 @@ export class WaitGroup {
    * ```
    */
   wait(ctx: Context): Promise<void> {
-    const c = asContext(ctx, "WaitGroup.wait", "ctx");
+    const c = toContext(ctx);
+    if (c === null) return Promise.reject(contextError(ctx, "WaitGroup.wait", "ctx"));
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     if (this._count === 0) return ZERO;

@@ -244,14 +244,18 @@ export function settle<T>(list: WaitList<Waiter>, w: Settling, ctx: Context): Pr
   const p = new Promise<T>((resolve) => {
     w._resolve = resolve as (value: unknown) => void;
   });
-  // Subscribed before it is listed: subscribing to a foreign context may throw (its signal's
-  // `addEventListener` does), and a waiter listed without a subscription would be served later,
-  // a lock or a value handed to a caller who was told the call failed.
+  // Subscribed before it is listed: subscribing to a foreign context may fail (its signal's
+  // `addEventListener` throws), and a waiter listed without a subscription would be served later,
+  // a lock or a value handed to a caller who was told the call failed. The failure is the wait's
+  // rejection, not a throw: the caller asked for a promise.
   const sub = list._sub;
   if (sub !== null && sub._ctx === ctx) {
     sub._count++;
     w._sub = sub;
-  } else cover(list, w, ctx);
+  } else {
+    const failed = cover(list, w, ctx);
+    if (failed !== null) return Promise.reject(failed.error);
+  }
   list.push(w);
   return p;
 }

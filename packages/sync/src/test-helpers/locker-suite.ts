@@ -251,11 +251,12 @@ export function lockerSuite(name: string, factory: () => Locker, unlockMessage: 
       expect(lk.waiting).toBe(0);
     });
 
-    it(`${name}: lock() and withLock() throw a TypeError naming ctx or fn when given something else`, () => {
+    it(`${name}: lock() and withLock() reject with a TypeError naming ctx or fn when given something else`, async () => {
       const lk = factory();
-      expect(() => lk.lock(undefined as unknown as Context)).toThrow(TypeError);
-      expect(() => lk.lock({} as Context)).toThrow(/ctx must be a Context, received <Object>/);
-      expect(() => lk.withLock(background(), 5 as unknown as () => void)).toThrow(/fn must be a function, received 5/);
+      await expect(lk.lock(undefined as unknown as Context)).rejects.toThrow(TypeError);
+      await expect(lk.lock({} as Context)).rejects.toThrow(/ctx must be a Context, received <Object>/);
+      await expect(lk.withLock(background(), 5 as unknown as () => void)).rejects.toThrow(/fn must be a function, received 5/);
+      await expect(lk.withLock(null as unknown as Context, () => undefined)).rejects.toThrow(/ctx must be a Context, received null/);
       expect(lk.locked).toBe(false);
     });
   });
