@@ -271,14 +271,39 @@ describe("select", () => {
     expect(ch.waiting).toBe(0);
   });
 
+  it("select() tags each callback-less case's result with its position, so checking index narrows the value", async () => {
+    const nums = new Channel<number>(1);
+    const strs = new Channel<string>(1);
+    strs.trySend("s");
+    const r = await select(background(), [nums.recvCase(), strs.recvCase(), nums.sendCase(1)]);
+    let got: string | number | undefined;
+    if (r.index === 1 && !r.done) {
+      expectTypeOf(r.value).toEqualTypeOf<string>();
+      got = r.value.toUpperCase();
+    } else if (r.index === 0 && !r.done) {
+      expectTypeOf(r.value).toEqualTypeOf<number>();
+      got = r.value;
+    }
+    expect([r.index, got]).toEqual(r.index === 1 ? [1, "S"] : [2, undefined]);
+    if (r.index === 2) expect(nums.tryRecv()).toEqual({ done: false, value: 1 });
+  });
+
   it("select() infers its result type from the cases and the default", () => {
     const nums = new Channel<number>();
     const strs = new Channel<string>();
     // Checked by the type checker only: never called, so no select is left waiting.
     const typesOnly = (): void => {
       expectTypeOf(select(background(), [nums.recvCase((r) => r.value), strs.sendCase("x", () => "sent")])).resolves.toEqualTypeOf<number | undefined | string>();
-      expectTypeOf(select(background(), [nums.recvCase()])).resolves.toEqualTypeOf<RecvCaseResult<number>>();
-      expectTypeOf(select(background(), [strs.sendCase("x")], { default: () => null })).resolves.toEqualTypeOf<SendCaseResult | null>();
+      expectTypeOf(select(background(), [nums.recvCase()])).resolves.toEqualTypeOf<
+        { index: 0; value: number; done: false } | { index: 0; value: undefined; done: true }
+      >();
+      expectTypeOf(select(background(), [strs.sendCase("x")], { default: () => null })).resolves.toEqualTypeOf<{
+        index: 0;
+        value: undefined;
+        done: false;
+      } | null>();
+      expectTypeOf(select(background(), [nums.recvCase()])).resolves.toMatchTypeOf<RecvCaseResult<number>>();
+      expectTypeOf(select(background(), [strs.sendCase("x")])).resolves.toMatchTypeOf<SendCaseResult>();
       expectTypeOf(select(background(), [nums.recvCase(async () => "s")])).resolves.toEqualTypeOf<string>();
       // @ts-expect-error: a Channel<number> takes numbers only
       nums.sendCase("no");

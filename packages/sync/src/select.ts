@@ -75,8 +75,20 @@ export interface SelectOptions<D> {
   default?: (() => D) | undefined;
 }
 
-/** The union of the results of a list of cases. */
-type ResultOf<C> = C extends SelectCase<infer R> ? R : never;
+/**
+ * A callback-less case's result with its `index` narrowed to the case's position `I`, so that
+ * `if (r.index === 0 && !r.done) r.value` has the type of case 0's channel. Any other result is
+ * left as it is.
+ */
+type AtIndex<R, I extends number> = R extends { index: number; value: infer V; done: infer D } ? { index: I; value: V; done: D } : R;
+
+/** A tuple position (`"0"`, `"1"`, …) as a number literal; `number` for a list of unknown length. */
+type Position<K> = K extends `${infer N extends number}` ? N : number;
+
+/** The union of the results of a list of cases, each callback-less one tagged with its position. */
+type ResultsOf<C extends readonly SelectCase<unknown>[]> = {
+  [K in keyof C]: C[K] extends SelectCase<infer R> ? AtIndex<R, Position<K>> : never;
+}[number];
 
 /** @internal The run-time form of every SelectCase. */
 export class Case {
@@ -101,7 +113,7 @@ export class Case {
  *   the first to become ready wins. The others are withdrawn in the same step, so a select that
  *   lost, or was cancelled, leaves nothing queued and no value taken or delivered.
  * - It resolves with the chosen case's callback result (awaited), or `{ index, value, done }` for a
- *   case without one. It rejects with `ctx.err` if `ctx` is cancelled before a case is committed
+ *   case without one, typed with its position, so checking `index` narrows `value`. It rejects with `ctx.err` if `ctx` is cancelled before a case is committed
  *   (at once if it already is, even with cases ready); with a {@link ChannelClosedError} if it picks
  *   a send on a closed channel; and with whatever the chosen callback or `default` throws.
  *
@@ -127,11 +139,11 @@ export class Case {
  * }
  * ```
  */
-export function select<C extends readonly SelectCase<unknown>[], D = never>(
+export function select<const C extends readonly SelectCase<unknown>[], D = never>(
   ctx: Context,
   cases: C,
   options?: SelectOptions<D>,
-): Promise<Awaited<ResultOf<C[number]> | D>>;
+): Promise<Awaited<ResultsOf<C> | D>>;
 export function select(ctx: Context, cases: readonly SelectCase<unknown>[], options?: SelectOptions<unknown>): Promise<unknown> {
   let c: Context;
   let list: readonly Case[];
