@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import { spawn } from "node:child_process";
 
 /** What a child Node process did: its exit code and everything it wrote. */
@@ -22,4 +23,15 @@ export function runNode(file: string): Promise<ChildRun> {
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * Runs `file` as {@link runNode} does, checks that it exited with code 0 and wrote nothing to
+ * stderr, and returns what it wrote to stdout, parsed as JSON: the report of a fixture.
+ */
+export async function runNodeReport(file: string): Promise<unknown> {
+  const { code, stdout, stderr } = await runNode(file);
+  expect(stderr).toBe("");
+  expect(code).toBe(0);
+  return JSON.parse(stdout);
 }

@@ -15,7 +15,7 @@ import {
 import { liveCounts } from "@tether/core/testing";
 import { unhandledDuring } from "./test-helpers/unhandled.js";
 import { heapGrowthMB } from "../../../test/heap.js";
-import { runNode } from "../../../test/child.js";
+import { runNodeReport } from "../../../test/child.js";
 
 /** Resolves after every queued microtask and one macrotask turn have run. */
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -677,10 +677,7 @@ describe("runTask() time slices under fake and frozen clocks", () => {
     "runTask() hands the event loop a turn even when the clock was frozen before core loaded",
     async () => {
       // The bound is this test's timeout: a driver that waits for the clock would loop forever.
-      const { code, stdout, stderr } = await runNode(frozen);
-      expect(stderr).toBe("");
-      expect(code).toBe(0);
-      expect(JSON.parse(stdout)).toEqual({ err: "context canceled", stepped: true });
+      expect(await runNodeReport(frozen)).toEqual({ err: "context canceled", stepped: true });
     },
     15_000,
   );
@@ -691,10 +688,7 @@ describe("runTask() time slices under fake and frozen clocks", () => {
     "runTask() finishes a long run of yields when fake timers were installed before core loaded",
     async () => {
       // The bound is this test's timeout: a driver that waits on the fake setImmediate never resumes.
-      const { code, stdout, stderr } = await runNode(fakeFirst);
-      expect(stderr).toBe("");
-      expect(code).toBe(0);
-      expect(JSON.parse(stdout)).toEqual({ finished: "finished", looped: "context canceled" });
+      expect(await runNodeReport(fakeFirst)).toEqual({ finished: "finished", looped: "context canceled" });
     },
     15_000,
   );
