@@ -354,11 +354,11 @@ function isIterator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> 
 const generatorFunctionProto: unknown = Object.getPrototypeOf(function* () {});
 
 /**
- * Whether `task` is a `function*`: its result, a generator whose body has not run, would be taken
+ * @internal Whether `task` is a `function*`: its result, a generator whose body has not run, would be taken
  * for the task's value, and the body would never run, silently. A plain function that returns a
  * generator as its value is not one, and its value passes through.
  */
-function isGeneratorFunction(task: unknown): boolean {
+export function isGeneratorFunction(task: unknown): boolean {
   return Object.getPrototypeOf(task) === generatorFunctionProto;
 }
 

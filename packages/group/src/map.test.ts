@@ -261,3 +261,16 @@ describe("map() and a function whose name is odd", () => {
     cancel();
   });
 });
+
+describe("map() and a function* fn", () => {
+  it("map() rejects a function* fn with a TypeError that says to write async function*, calling it for no item", async () => {
+    let ran = 0;
+    const fn = function* (_c: Context, x: number): Generator<undefined, number> {
+      ran++;
+      yield;
+      return x;
+    };
+    await expect(map(background(), [1, 2], fn as never)).rejects.toThrow(/^map: fn must be a plain, async or async generator function, but it is a function\*.*`async function\*`$/);
+    expect(ran).toBe(0);
+  });
+});

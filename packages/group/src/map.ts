@@ -1,5 +1,5 @@
 import { type Context, type Task } from "@tether/core";
-import { asContext, asFunction, describe, functionName } from "@tether/core/internal";
+import { asContext, asFunction, describe, functionName, isGeneratorFunction } from "@tether/core/internal";
 import { Group, checkLimit } from "./group.js";
 
 /**
@@ -98,6 +98,9 @@ export async function map<T, R>(
     throw new TypeError(`map: items must be iterable${hint}, received ${describe(items)}`);
   }
   asFunction(fn, "map", "fn");
+  if (isGeneratorFunction(fn)) {
+    throw new TypeError("map: fn must be a plain, async or async generator function, but it is a function*, whose body would never run: write it as `async function*`");
+  }
   if (options === null || typeof options !== "object") throw new TypeError(`map: options must be an object, received ${describe(options)}`);
   const limit = checkLimit(options.limit, "map");
   const err = c.err;

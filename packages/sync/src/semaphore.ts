@@ -92,8 +92,8 @@ export class Semaphore {
    * On a cancelled context it rejects with `ctx.err` even when permits are free; if `ctx` is
    * cancelled while waiting, it rejects with `ctx.err` and leaves the semaphore unchanged.
    *
-   * @throws TypeError/RangeError, synchronously, when `n` is not a whole number from 1 to `size`:
-   * such a wait could never end, and it must not block the smaller ones behind it.
+   * It rejects at once with a TypeError/RangeError, queueing nothing, when `n` is not a whole number
+   * from 1 to `size`: such a wait could never end, and it must not block the smaller ones behind it.
    *
    * @example
    * ```ts
