@@ -249,19 +249,16 @@ function pickMacrotask(): (fn: () => void) => void {
   const si = typeof setImmediate === "function" ? setImmediate : undefined;
   if (si !== undefined && !isFake(si)) return (fn) => void si(fn);
   if (typeof MessageChannel === "function") {
-    const queued: Array<() => void> = [];
-    const channel = new MessageChannel();
-    // Typed by hand: the DOM's MessagePort and Node's differ, and setting `onmessage` starts both.
-    const port = channel.port1 as unknown as { onmessage: (() => void) | null; ref?: () => void; unref?: () => void };
-    port.onmessage = () => {
-      port.unref?.();
-      for (const fn of queued.splice(0)) fn();
-    };
-    // Referenced only while a turn is queued: an idle channel must not keep a Node process alive,
-    // and one carrying a turn must, or the process would exit under a task that is still running.
-    port.unref?.();
+    // A channel per turn, closed once it has carried it: Node delivers up to a thousand messages on
+    // one port before it lets timers and I/O run, so a long-lived port would hold them off. An open
+    // port keeps a Node process alive, as a turn that a running task waits for must.
     return (fn) => {
-      if (queued.push(fn) === 1) port.ref?.();
+      const channel = new MessageChannel();
+      const port = channel.port1 as unknown as { onmessage: (() => void) | null; close: () => void };
+      port.onmessage = () => {
+        port.close();
+        fn();
+      };
       channel.port2.postMessage(null);
     };
   }
