@@ -29,7 +29,6 @@ function thrown(f: () => unknown): Error {
   throw new Error("expected a throw");
 }
 
-/** Like `thrown`, for a function that may also report through a rejected promise. */
 /** What `f`'s promise rejected with; a synchronous throw fails the test, as a promise-returning call must reject. */
 async function rejected(f: () => Promise<unknown>): Promise<Error> {
   let p: Promise<unknown>;
@@ -218,6 +217,22 @@ describe("a foreign context that is not a usable Context", () => {
     const err = thrown(() => withCancel(hostile as Context));
     expect(err).toBeInstanceOf(TypeError);
     expect(err.message).toBe("withCancel: parent must be a Context, received <uninspectable value>");
+  });
+});
+
+describe("runTask() options", () => {
+  it("runTask() reads options.name once, so a getter that throws on a second read cannot make it throw", async () => {
+    let reads = 0;
+    const options = {
+      get name(): string {
+        if (++reads > 1) throw new Error("read twice");
+        return "once";
+      },
+    };
+    let p: Promise<number> | undefined;
+    expect(() => (p = runTask(background(), () => 1, options))).not.toThrow();
+    expect(await p).toBe(1);
+    expect(reads).toBe(1);
   });
 });
 

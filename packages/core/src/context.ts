@@ -311,7 +311,12 @@ function asForeignContext(parent: unknown, fn: string, arg: string): Context {
  * promise, which reports a bad argument by rejecting with {@link contextError}, not by throwing.
  */
 export function toContext(x: unknown): Context | null {
-  return x instanceof Ctx ? x : foreignContext(x);
+  try {
+    return x instanceof Ctx ? x : foreignContext(x);
+  } catch {
+    // `instanceof` runs a Proxy's getPrototypeOf trap, which may throw (or be revoked).
+    return null;
+  }
 }
 
 /** Whether `x` has the shape of a Context, reading what that takes; false if reading throws. */

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import {
   Canceled,
@@ -63,6 +64,11 @@ describe("runTask() with generator tasks", () => {
     expect((err as Error).message).toMatch(/^task must be a plain, async or async generator function, .*synchronous generator.*`async function\*`/);
     expect(ran).toBe(false);
     expect(liveCounts().tasks).toBe(0);
+  });
+
+  it("runTask() rejects a function* made in another realm too", async () => {
+    const foreign = runInNewContext("(function* () { yield; return 1; })") as () => Generator<undefined, number>;
+    await expect(runTask(background(), foreign)).rejects.toThrow(/synchronous generator/);
   });
 
   it("runTask() passes through a generator or iterator that a plain function returns as its value", async () => {

@@ -356,7 +356,8 @@ const generatorFunctionProto: unknown = Object.getPrototypeOf(function* () {});
  * generator as its value is not one, and its value passes through.
  */
 export function isGeneratorFunction(task: unknown): boolean {
-  return Object.getPrototypeOf(task) === generatorFunctionProto;
+  // The tag too, for a `function*` of another realm (a vm context), whose prototype is not ours.
+  return Object.getPrototypeOf(task) === generatorFunctionProto || Object.prototype.toString.call(task) === "[object GeneratorFunction]";
 }
 
 const SYNC_GENERATOR =
@@ -497,19 +498,20 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
  */
 export function runTask<T>(ctx: Context, task: Task<T>, options?: RunTaskOptions): Promise<T> {
   let c: Context;
+  let name: unknown;
   try {
     c = asContext(ctx, "runTask", "ctx");
     asFunction(task, "runTask", "task");
     if (options !== undefined) {
       if (options === null || typeof options !== "object") throw new TypeError(`runTask: options must be an object, received ${describe(options)}`);
-      if (options.name !== undefined && typeof options.name !== "string") {
-        throw new TypeError(`runTask: options.name must be a string, received ${describe(options.name)}`);
-      }
+      // Read once: a getter could answer differently, or throw, a second time.
+      name = options.name;
+      if (name !== undefined && typeof name !== "string") throw new TypeError(`runTask: options.name must be a string, received ${describe(name)}`);
     }
   } catch (e) {
     return Promise.reject(e);
   }
-  return startTask(c, task, options?.name);
+  return startTask(c, task, name as string | undefined);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { background, type Context } from "@tether/core";
+import { background, withCancel, type Context } from "@tether/core";
 import { Channel, Mutex, RWMutex, Semaphore, WaitGroup, select } from "@tether/sync";
 
 const notAContext = 7 as unknown as Context;
@@ -34,5 +34,53 @@ describe("a bad argument to a method that returns a promise", () => {
     await expect(Promise.all([lock, sem.acquire(bg, 2)])).rejects.toThrow(RangeError);
     (await lock)[Symbol.dispose]();
     expect([mu.locked, sem.available]).toEqual([false, 1]);
+  });
+
+  it("a revoked Proxy as ctx makes lock() and recv() reject with a TypeError, not throw", async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    let lock: Promise<unknown> | undefined;
+    let recv: Promise<unknown> | undefined;
+    expect(() => (lock = new Mutex().lock(proxy as Context))).not.toThrow();
+    expect(() => (recv = new Channel().recv(proxy as Context))).not.toThrow();
+    await expect(lock).rejects.toThrow(/^Mutex.lock: ctx must be a Context, received <uninspectable value>$/);
+    await expect(recv).rejects.toThrow(TypeError);
+  });
+
+  it("select() reads each case once, so an array whose getter changes its answer cannot leave a case queued", async () => {
+    const a = new Channel<number>();
+    const b = new Channel<number>();
+    const cases: unknown[] = [a.recvCase(), undefined];
+    let reads = 0;
+    Object.defineProperty(cases, 1, { get: () => (++reads <= 1 ? b.recvCase() : {}) });
+    const [ctx, cancel] = withCancel(bg);
+    const picked = select(ctx, cases as never);
+    expect([a.waiting, b.waiting, reads]).toEqual([1, 1, 1]);
+    expect(a.trySend(42)).toBe(true);
+    expect(await picked).toEqual({ index: 0, value: 42, done: false });
+    expect([a.waiting, b.waiting]).toEqual([0, 0]);
+    cancel();
+  });
+
+  it("select() refuses a forged case that only shares the prototype of a real one", async () => {
+    const real = new Channel<number>().recvCase();
+    const forged = Object.create(Object.getPrototypeOf(real) as object) as typeof real;
+    await expect(select(bg, [forged])).rejects.toThrow(/^select: cases\[0\] must be a case made by recvCase\(\) or sendCase\(\)/);
+  });
+});
+
+describe("a waiter whose foreign context breaks while it is queued", () => {
+  it("Mutex.unlock() fails that waiter with what its context threw and hands the mutex to the next", async () => {
+    const target = { deadline: undefined, err: undefined, done: new Promise<void>(() => {}), signal: new AbortController().signal, value: () => undefined };
+    const { proxy, revoke } = Proxy.revocable(target, {});
+    const mu = new Mutex();
+    mu.tryLock();
+    const broken = mu.lock(proxy as Context);
+    const next = mu.lock(bg);
+    revoke();
+    expect(() => mu.unlock()).not.toThrow();
+    await expect(broken).rejects.toThrow(TypeError);
+    (await next)[Symbol.dispose]();
+    expect([mu.locked, mu.waiting]).toEqual([false, 0]);
   });
 });

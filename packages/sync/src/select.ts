@@ -92,6 +92,14 @@ type ResultsOf<C extends readonly SelectCase<unknown>[]> = {
 
 /** @internal The run-time form of every SelectCase. */
 export class Case {
+  /** Set by the constructor alone: `Object.create(Case.prototype)` passes `instanceof`, not {@link Case.is}. */
+  readonly #made = true;
+
+  /** Whether `x` is a case made by `recvCase` or `sendCase`, without running any getter or trap of it. */
+  static is(x: unknown): x is Case {
+    return typeof x === "object" && x !== null && #made in x;
+  }
+
   constructor(
     readonly _ch: Channel<unknown>,
     readonly _send: boolean,
@@ -202,16 +210,21 @@ function finish(cs: Case, index: number, result: unknown): unknown {
   return { index, value: r.value, done: r.done };
 }
 
-/** `cases` as select's own cases, or a TypeError that names the one that is not. */
+/**
+ * A copy of `cases`, each checked to be one of select's own, or a TypeError that names the one that
+ * is not. Copied, so each element is read once: an array with getters could hand the check one case
+ * and the queueing another.
+ */
 function checkCases(cases: unknown): readonly Case[] {
   if (!Array.isArray(cases)) {
     throw new TypeError(`select: cases must be an array of cases made by recvCase() or sendCase(), received ${describe(cases)}`);
   }
-  const list = cases as readonly Case[];
-  for (let i = 0; i < list.length; i++) {
-    if (!(list[i] instanceof Case)) {
-      throw new TypeError(`select: cases[${i}] must be a case made by recvCase() or sendCase(), received ${describe(list[i])}`);
-    }
+  const n = cases.length;
+  const list = new Array<Case>(n);
+  for (let i = 0; i < n; i++) {
+    const cs: unknown = cases[i];
+    if (!Case.is(cs)) throw new TypeError(`select: cases[${i}] must be a case made by recvCase() or sendCase(), received ${describe(cs)}`);
+    list[i] = cs;
   }
   return list;
 }

@@ -74,7 +74,15 @@ export function reject(w: Settling, err: Error): void {
 
 /** `_gone` for a {@link Settling} waiter. */
 export function goneIfCancelled(w: Settling): boolean {
-  const err = w._ctx.err;
+  let err: Error | undefined;
+  try {
+    err = w._ctx.err;
+  } catch (thrown) {
+    // A foreign context that cannot even say whether it is cancelled (a Proxy revoked while its
+    // wait was queued): its waiter leaves, failed with what it threw, and the primitive serves the
+    // next one instead of throwing out of somebody else's unlock or send.
+    return drop(w, thrown as Error);
+  }
   return err !== undefined && drop(w, err);
 }
 
