@@ -92,14 +92,6 @@ type ResultsOf<C extends readonly SelectCase<unknown>[]> = {
 
 /** @internal The run-time form of every SelectCase. */
 export class Case {
-  /** Set by the constructor alone: `Object.create(Case.prototype)` passes `instanceof`, not {@link Case.is}. */
-  readonly #made = true;
-
-  /** Whether `x` is a case made by `recvCase` or `sendCase`, without running any getter or trap of it. */
-  static is(x: unknown): x is Case {
-    return typeof x === "object" && x !== null && #made in x;
-  }
-
   constructor(
     readonly _ch: Channel<unknown>,
     readonly _send: boolean,
@@ -154,39 +146,41 @@ export function select<const C extends readonly SelectCase<unknown>[], D = never
 ): Promise<Awaited<ResultsOf<C> | D>>;
 export function select(ctx: Context, cases: readonly SelectCase<unknown>[], options?: SelectOptions<unknown>): Promise<unknown> {
   let c: Context;
-  let list: readonly Case[];
-  let dflt: (() => unknown) | undefined;
-  // A bad argument rejects, as every failure of a function that returns a promise does.
+  // A bad argument rejects, as every failure of a function that returns a promise does; so does a
+  // chosen case's callback, or `default`, that throws.
   try {
     c = asContext(ctx, "select", "ctx");
-    list = checkCases(cases);
-    dflt = checkDefault(options);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-  const n = list.length;
-  const err = c.err;
-  if (err !== undefined) return Promise.reject(err);
-
-  // Reservoir sampling: the k-th ready case replaces the choice with probability 1/k, which picks
-  // uniformly among the ready ones in one pass, without collecting them.
-  let chosen = -1;
-  for (let i = 0, ready = 0; i < n; i++) {
-    const cs = list[i] as Case;
-    if ((cs._send ? cs._ch._canSend() : cs._ch._canRecv()) && Math.random() * ++ready < 1) chosen = i;
-  }
-  try {
-    if (chosen >= 0) {
-      const cs = list[chosen] as Case;
-      return Promise.resolve(finish(cs, chosen, commit(cs, chosen)));
+    if (!Array.isArray(cases)) throw notCases(cases);
+    // One pass checks each case and samples the ready ones, reading each element of `cases` once.
+    // Reservoir sampling: the k-th ready case replaces the choice with probability 1/k, which picks
+    // uniformly among the ready ones in one pass, without collecting them.
+    let chosen: Case | null = null;
+    let at = -1;
+    for (let i = 0, ready = 0; i < cases.length; i++) {
+      const cs: unknown = cases[i];
+      if (!(cs instanceof Case)) throw notACase(cs, i);
+      if ((cs._send ? cs._ch._canSend() : cs._ch._canRecv()) && Math.random() * ++ready < 1) {
+        chosen = cs;
+        at = i;
+      }
     }
+    const dflt = checkDefault(options);
+    const err = c.err;
+    if (err !== undefined) return Promise.reject(err);
+    if (chosen !== null) return Promise.resolve(finish(chosen, at, commit(chosen, at)));
     if (dflt !== undefined) return Promise.resolve(dflt());
   } catch (e) {
     return Promise.reject(e);
   }
-  // The cases as they were at the call, as Go evaluates a select's cases once: the caller may
-  // change its array while the select waits, and the committed case must still be the one queued.
-  const queued = list.slice();
+  // The cases as they are now, copied and checked before any is queued, as Go evaluates a select's
+  // cases once: the caller may change its array while the select waits, and the committed case
+  // must still be the one queued.
+  let queued: Case[];
+  try {
+    queued = copyCases(cases);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return new Promise<SelectWait>((resolve, reject) => wait(c, queued, new SelectWait(c, resolve, reject))).then((sel) =>
     finish(queued[sel._index] as Case, sel._index, sel._result),
   );
@@ -210,20 +204,23 @@ function finish(cs: Case, index: number, result: unknown): unknown {
   return { index, value: r.value, done: r.done };
 }
 
-/**
- * A copy of `cases`, each checked to be one of select's own, or a TypeError that names the one that
- * is not. Copied, so each element is read once: an array with getters could hand the check one case
- * and the queueing another.
- */
-function checkCases(cases: unknown): readonly Case[] {
-  if (!Array.isArray(cases)) {
-    throw new TypeError(`select: cases must be an array of cases made by recvCase() or sendCase(), received ${describe(cases)}`);
-  }
+/** The TypeError for `cases` that is not an array. */
+function notCases(cases: unknown): TypeError {
+  return new TypeError(`select: cases must be an array of cases made by recvCase() or sendCase(), received ${describe(cases)}`);
+}
+
+/** The TypeError for `cases[i]`, `cs`, that is not one of select's cases. */
+function notACase(cs: unknown, i: number): TypeError {
+  return new TypeError(`select: cases[${i}] must be a case made by recvCase() or sendCase(), received ${describe(cs)}`);
+}
+
+/** A copy of `cases`, each element read once and checked, so that what is queued is what was checked. */
+function copyCases(cases: readonly unknown[]): Case[] {
   const n = cases.length;
   const list = new Array<Case>(n);
   for (let i = 0; i < n; i++) {
-    const cs: unknown = cases[i];
-    if (!Case.is(cs)) throw new TypeError(`select: cases[${i}] must be a case made by recvCase() or sendCase(), received ${describe(cs)}`);
+    const cs = cases[i];
+    if (!(cs instanceof Case)) throw notACase(cs, i);
     list[i] = cs;
   }
   return list;
