@@ -1,4 +1,4 @@
-import { type Context, type Task } from "@tether/core";
+import { type Context } from "@tether/core";
 import { asContext, asFunction, describe, functionName, isGeneratorFunction } from "@tether/core/internal";
 import { Group, checkLimit } from "./group.js";
 

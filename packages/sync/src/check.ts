@@ -1,4 +1,4 @@
-import { describe } from "@tether/core/internal";
+import { contextError, describe, toContext } from "@tether/core/internal";
 
 /**
  * Checks a whole number argument: a number (else TypeError) that is a safe integer ≥ `min`
@@ -21,15 +21,11 @@ export function wholeError(v: unknown, min: number, fn: string, arg: string): Ty
 }
 
 /**
- * Runs the argument checks of a method that returns a promise: a check that throws becomes the
- * rejection the method returns, so that `Promise.all([…])` and `.catch()` see a bad argument as
- * they see every other failure. Returns the rejected promise, or undefined when every check passed.
+ * The error for a `with…` helper's `ctx` that is not a Context or `fn` that is not a function,
+ * naming `caller`; undefined when both are good. Returned, not thrown: the helper rejects with it.
  */
-export function rejectIfThrows(checks: () => void): Promise<never> | undefined {
-  try {
-    checks();
-    return undefined;
-  } catch (e) {
-    return Promise.reject(e);
-  }
+export function heldArgsError(ctx: unknown, fn: unknown, caller: string): TypeError | undefined {
+  if (toContext(ctx) === null) return contextError(ctx, caller, "ctx");
+  if (typeof fn !== "function") return new TypeError(`${caller}: fn must be a function, received ${describe(fn)}`);
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import type { Context } from "@tether/core";
-import { asContext, asFunction, contextError, toContext } from "@tether/core/internal";
-import { rejectIfThrows } from "./check.js";
+import { contextError, toContext } from "@tether/core/internal";
+import { heldArgsError } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
 import { type Settling, WaitList, type Waiter, goneIfCancelled, noop, reject, settle } from "./wait-list.js";
@@ -238,11 +238,8 @@ export class Mutex {
    * ```
    */
   withLock<T>(ctx: Context, fn: () => T | PromiseLike<T>): Promise<T> {
-    const bad = rejectIfThrows(() => {
-      asContext(ctx, "Mutex.withLock", "ctx");
-      asFunction(fn, "Mutex.withLock", "fn");
-    });
-    return bad ?? runHeld(this.lock(ctx), fn);
+    const bad = heldArgsError(ctx, fn, "Mutex.withLock");
+    return bad !== undefined ? Promise.reject(bad) : runHeld(this.lock(ctx), fn);
   }
 
   /** Describes the state for logs and debuggers, e.g. `Mutex(locked, 2 waiting)`. */

@@ -1,6 +1,6 @@
 import type { Context } from "@tether/core";
-import { asContext, asFunction, contextError, toContext } from "@tether/core/internal";
-import { rejectIfThrows } from "./check.js";
+import { contextError, toContext } from "@tether/core/internal";
+import { heldArgsError } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
@@ -224,11 +224,8 @@ export class RWMutex {
    * ```
    */
   withRLock<T>(ctx: Context, fn: () => T | PromiseLike<T>): Promise<T> {
-    const bad = rejectIfThrows(() => {
-      asContext(ctx, "RWMutex.withRLock", "ctx");
-      asFunction(fn, "RWMutex.withRLock", "fn");
-    });
-    return bad ?? runHeld(this.rLock(ctx), fn);
+    const bad = heldArgsError(ctx, fn, "RWMutex.withRLock");
+    return bad !== undefined ? Promise.reject(bad) : runHeld(this.rLock(ctx), fn);
   }
 
   /**
@@ -245,11 +242,8 @@ export class RWMutex {
    * ```
    */
   withLock<T>(ctx: Context, fn: () => T | PromiseLike<T>): Promise<T> {
-    const bad = rejectIfThrows(() => {
-      asContext(ctx, "RWMutex.withLock", "ctx");
-      asFunction(fn, "RWMutex.withLock", "fn");
-    });
-    return bad ?? runHeld(this.lock(ctx), fn);
+    const bad = heldArgsError(ctx, fn, "RWMutex.withLock");
+    return bad !== undefined ? Promise.reject(bad) : runHeld(this.lock(ctx), fn);
   }
 
   /** @internal Lets in as many waiters from the head as the lock now admits. */

@@ -1,6 +1,6 @@
 import type { Context } from "@tether/core";
-import { asContext, asFunction, contextError, describe, toContext } from "@tether/core/internal";
-import { checkWhole, rejectIfThrows, wholeError } from "./check.js";
+import { contextError, describe, toContext } from "@tether/core/internal";
+import { checkWhole, heldArgsError, wholeError } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
@@ -178,13 +178,8 @@ export class Semaphore {
    * ```
    */
   withPermits<T>(ctx: Context, n: number, fn: () => T | PromiseLike<T>): Promise<T> {
-    const bad = rejectIfThrows(() => {
-      asContext(ctx, "Semaphore.withPermits", "ctx");
-      const weight = this.#weightError(n, "Semaphore.withPermits");
-      if (weight !== undefined) throw weight;
-      asFunction(fn, "Semaphore.withPermits", "fn");
-    });
-    return bad ?? runHeld(this.acquire(ctx, n), fn);
+    const bad = heldArgsError(ctx, fn, "Semaphore.withPermits") ?? this.#weightError(n, "Semaphore.withPermits");
+    return bad !== undefined ? Promise.reject(bad) : runHeld(this.acquire(ctx, n), fn);
   }
 
   /** @internal Serves waiters from the head while each fits in what is free. */
