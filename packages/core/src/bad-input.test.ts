@@ -220,6 +220,15 @@ describe("a foreign context that is not a usable Context", () => {
   });
 });
 
+describe("a revoked Proxy as a context", () => {
+  it("withCancel() and sleep() name it as a value that cannot be inspected, for a function Proxy too", async () => {
+    const { proxy, revoke } = Proxy.revocable(() => undefined, {});
+    revoke();
+    expect(thrown(() => withCancel(proxy as unknown as Context)).message).toBe("withCancel: parent must be a Context, received <uninspectable value>");
+    expect((await rejected(() => sleep(proxy as unknown as Context, 1))).message).toBe("sleep: ctx must be a Context, received <uninspectable value>");
+  });
+});
+
 describe("runTask() options", () => {
   it("runTask() reads options.name once, so a getter that throws on a second read cannot make it throw", async () => {
     let reads = 0;

@@ -292,16 +292,7 @@ export class ValueCtx extends Ctx {
  * returns it typed; otherwise throws a TypeError that names the function and the value received.
  */
 export function asContext(parent: unknown, fn: string, arg = "parent"): Context {
-  return parent instanceof Ctx ? parent : asForeignContext(parent, fn, arg);
-}
-
-/**
- * The rest of {@link asContext}, for anything but a Tether context: kept out of line so that
- * `asContext`, which every wait and derive calls, stays small enough for V8 to inline whole into
- * hot paths without using up their inlining budget.
- */
-function asForeignContext(parent: unknown, fn: string, arg: string): Context {
-  const c = foreignContext(parent);
+  const c = toContext(parent);
   if (c === null) throw contextError(parent, fn, arg);
   return c;
 }

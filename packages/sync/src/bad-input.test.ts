@@ -88,3 +88,46 @@ describe("a waiter whose foreign context breaks while it is queued", () => {
     expect([mu.locked, mu.waiting]).toEqual([false, 0]);
   });
 });
+
+describe("select() and the caller's code that runs inside it", () => {
+  it("a default getter that fills the channel cannot make a send case report a send that never happened", async () => {
+    const ch = new Channel<string>(1);
+    const options = {
+      get default(): undefined {
+        ch.trySend("other");
+        return undefined;
+      },
+    };
+    const picked = select(bg, [ch.sendCase("mine")], options);
+    expect(ch.waiting).toBe(1);
+    expect(await ch.recv(bg)).toEqual({ done: false, value: "other" });
+    expect(await picked).toEqual({ index: 0, value: undefined, done: false });
+    expect(await ch.recv(bg)).toEqual({ done: false, value: "mine" });
+  });
+
+  it("a case that an array getter makes ready while select copies its cases is committed, not queued", async () => {
+    const empty = new Channel<string>(1);
+    const full = new Channel<string>(1);
+    full.trySend("a");
+    const cases: unknown[] = [];
+    let reads = 0;
+    Object.defineProperty(cases, 0, { get: () => (++reads <= 1 ? empty.recvCase() : full.recvCase()) });
+    expect(await select(bg, cases as never)).toEqual({ index: 0, value: "a", done: false });
+    expect([empty.waiting, full.waiting, full.length]).toEqual([0, 0, 0]);
+  });
+
+  it("a select whose foreign context is revoked while it waits ends with that error and leaves the channel usable", async () => {
+    const target = { deadline: undefined, err: undefined, done: new Promise<void>(() => {}), signal: new AbortController().signal, value: () => undefined };
+    const { proxy, revoke } = Proxy.revocable(target, {});
+    const ch = new Channel<number>();
+    const waiting = select(proxy as Context, [ch.recvCase()]);
+    revoke();
+    expect(ch.trySend(1)).toBe(false);
+    await expect(waiting).rejects.toThrow(TypeError);
+    expect(ch.waiting).toBe(0);
+    const got = ch.recv(bg);
+    expect(ch.trySend(2)).toBe(true);
+    expect(await got).toEqual({ done: false, value: 2 });
+  });
+});
+

@@ -1,4 +1,4 @@
-import type { Context } from "@tether/core";
+import { Canceled, type Context } from "@tether/core";
 import { Sub, asContext, asFunction, describe, subscribeWith } from "@tether/core/internal";
 import type { Channel } from "./channel.js";
 import { ChannelClosedError } from "./errors.js";
@@ -146,44 +146,56 @@ export function select<const C extends readonly SelectCase<unknown>[], D = never
 ): Promise<Awaited<ResultsOf<C> | D>>;
 export function select(ctx: Context, cases: readonly SelectCase<unknown>[], options?: SelectOptions<unknown>): Promise<unknown> {
   let c: Context;
+  let queued: Case[];
   // A bad argument rejects, as every failure of a function that returns a promise does; so does a
   // chosen case's callback, or `default`, that throws.
   try {
     c = asContext(ctx, "select", "ctx");
     if (!Array.isArray(cases)) throw notCases(cases);
-    // One pass checks each case and samples the ready ones, reading each element of `cases` once.
-    // Reservoir sampling: the k-th ready case replaces the choice with probability 1/k, which picks
-    // uniformly among the ready ones in one pass, without collecting them.
+    // What may run the caller's code (a getter) is read before the cases are sampled, so that none
+    // runs between the sampling and the commit to change which cases are ready.
+    const dflt = checkDefault(options);
+    const err = c.err;
+    // One pass checks each case and samples the ready ones, reading each element once. Reservoir
+    // sampling: the k-th ready case replaces the choice with probability 1/k, which picks uniformly
+    // among the ready ones in one pass, without collecting them.
     let chosen: Case | null = null;
     let at = -1;
     for (let i = 0, ready = 0; i < cases.length; i++) {
       const cs: unknown = cases[i];
       if (!(cs instanceof Case)) throw notACase(cs, i);
-      if ((cs._send ? cs._ch._canSend() : cs._ch._canRecv()) && Math.random() * ++ready < 1) {
+      if (isReady(cs) && Math.random() * ++ready < 1) {
         chosen = cs;
         at = i;
       }
     }
-    const dflt = checkDefault(options);
-    const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     if (chosen !== null) return Promise.resolve(finish(chosen, at, commit(chosen, at)));
     if (dflt !== undefined) return Promise.resolve(dflt());
-  } catch (e) {
-    return Promise.reject(e);
-  }
-  // The cases as they are now, copied and checked before any is queued, as Go evaluates a select's
-  // cases once: the caller may change its array while the select waits, and the committed case
-  // must still be the one queued.
-  let queued: Case[];
-  try {
-    queued = copyCases(cases);
+    // It must wait: the cases are copied, as Go evaluates a select's cases once (the caller may
+    // change its array while the select waits, and the committed case must be the one queued).
+    // Copying reads the array again, and an array with getters could answer differently now: each
+    // element is checked again, and one that is ready is committed rather than queued, since a
+    // ready case must never wait.
+    const n = cases.length;
+    queued = new Array<Case>(n);
+    for (let i = 0; i < n; i++) {
+      const cs: unknown = cases[i];
+      if (!(cs instanceof Case)) throw notACase(cs, i);
+      if (isReady(cs)) return Promise.resolve(finish(cs, i, commit(cs, i)));
+      queued[i] = cs;
+    }
   } catch (e) {
     return Promise.reject(e);
   }
   return new Promise<SelectWait>((resolve, reject) => wait(c, queued, new SelectWait(c, resolve, reject))).then((sel) =>
     finish(queued[sel._index] as Case, sel._index, sel._result),
   );
+}
+
+/** Whether a case's operation could complete now. */
+function isReady(cs: Case): boolean {
+  return cs._send ? cs._ch._canSend() : cs._ch._canRecv();
 }
 
 /** Performs a ready case's operation; a send on a closed channel throws ChannelClosedError. */
@@ -212,18 +224,6 @@ function notCases(cases: unknown): TypeError {
 /** The TypeError for `cases[i]`, `cs`, that is not one of select's cases. */
 function notACase(cs: unknown, i: number): TypeError {
   return new TypeError(`select: cases[${i}] must be a case made by recvCase() or sendCase(), received ${describe(cs)}`);
-}
-
-/** A copy of `cases`, each element read once and checked, so that what is queued is what was checked. */
-function copyCases(cases: readonly unknown[]): Case[] {
-  const n = cases.length;
-  const list = new Array<Case>(n);
-  for (let i = 0; i < n; i++) {
-    const cs = cases[i];
-    if (!(cs instanceof Case)) throw notACase(cs, i);
-    list[i] = cs;
-  }
-  return list;
 }
 
 /** The `default` of select's options, if any, or a TypeError for options that are not an object. */
@@ -311,7 +311,16 @@ class SelectOp implements Waiter {
     this._sel._end(this, named);
   }
   _gone(): boolean {
-    const err = this._sel._ctx.err;
+    let err: Error | undefined;
+    try {
+      err = this._sel._ctx.err;
+    } catch (thrown) {
+      // A foreign context that cannot say whether it is cancelled (a Proxy revoked while the
+      // select waited) ends its select, as `goneIfCancelled` ends any other wait: with what it
+      // threw if that is an Error, else Canceled, as core's abort listener does.
+      this._sel._end(null, thrown instanceof Error ? thrown : Canceled);
+      return true;
+    }
     if (err === undefined) return false;
     this._sel._end(null, err);
     return true;

@@ -1,6 +1,6 @@
 // The wait queue that every primitive parks on, and its helpers: internal to @tether/sync, which
 // exports none of it from its entry point.
-import type { Context } from "@tether/core";
+import { Canceled, type Context } from "@tether/core";
 import { live } from "@tether/core/internal";
 import { type Cover, type Shared, cover } from "./wait-cancel.js";
 
@@ -79,9 +79,10 @@ export function goneIfCancelled(w: Settling): boolean {
     err = w._ctx.err;
   } catch (thrown) {
     // A foreign context that cannot even say whether it is cancelled (a Proxy revoked while its
-    // wait was queued): its waiter leaves, failed with what it threw, and the primitive serves the
-    // next one instead of throwing out of somebody else's unlock or send.
-    return drop(w, thrown as Error);
+    // wait was queued): its waiter leaves, failed with what it threw if that is an Error (else
+    // Canceled, as core's abort listener does), and the primitive serves the next one instead of
+    // throwing out of somebody else's unlock or send.
+    return drop(w, thrown instanceof Error ? thrown : Canceled);
   }
   return err !== undefined && drop(w, err);
 }
