@@ -143,6 +143,24 @@ describe("printing a context", () => {
   });
 });
 
+describe("dump() and queued tasks", () => {
+  it("dump() lists a group's queued tasks by name, the first eight, then how many more", async () => {
+    const [parent, cancel] = withCancel(background());
+    const g = new Group(parent, { limit: 1, name: "crawler" });
+    g.go((ctx) => sleep(ctx, 60_000), { name: "running" });
+    for (let i = 0; i < 10; i++) g.go(async function fetchPage(ctx) {
+      await sleep(ctx, 1);
+    });
+    const lines = dump(parent).split("\n");
+    expect(lines).toContain('   ├─ task "running": running');
+    expect(lines.filter((l) => l.endsWith('task "fetchPage": queued'))).toHaveLength(8);
+    expect(lines).toContain("   ├─ … 2 more queued");
+    cancel();
+    await g.wait().catch(() => undefined);
+    expect(dump(g.ctx)).not.toContain("queued");
+  });
+});
+
 describe("derivationTrace()", () => {
   it("derivationTrace() lists the chain newest first with the stack of each traced derivation", () => {
     enableTrace();

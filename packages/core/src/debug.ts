@@ -14,6 +14,34 @@ type Birth = { at: number; stack: Error | string };
 let births: WeakMap<object, Birth> | undefined;
 /** Names given with `nameContext`, shown by `dump()`. */
 const names = new WeakMap<object, string>();
+/** For a context that tasks queue on before they start (a Group's), the names of those queued now. */
+const queues = new WeakMap<object, () => readonly string[]>();
+
+/**
+ * @internal Lets `dump()` show the tasks queued on `ctx`, not started yet (a Group's beyond its
+ * limit): `names` returns their names, in queue order, when a dump is printed.
+ */
+export function reportQueued(ctx: Context, names: () => readonly string[]): void {
+  queues.set(ctx, names);
+}
+
+/** How many queued tasks `dump()` names under a context before it only counts the rest. */
+const MAX_QUEUED = 8;
+
+/** The lines of the tasks queued on `node`, if any: the first few by name, then a count. */
+function queuedLines(node: Context): string[] {
+  const of = queues.get(node);
+  if (of === undefined) return [];
+  let queued: readonly string[];
+  try {
+    queued = of();
+  } catch {
+    return [];
+  }
+  const lines = queued.slice(0, MAX_QUEUED).map((name) => `task ${JSON.stringify(name)}: queued`);
+  if (queued.length > MAX_QUEUED) lines.push(`… ${queued.length - MAX_QUEUED} more queued`);
+  return lines;
+}
 
 const clock = (): number => (typeof performance === "object" ? performance.now() : Date.now());
 
@@ -212,8 +240,8 @@ const MAX_INDENT = 32;
 /**
  * dump renders the live tree below `ctx`: each context's lineage, state (alive, or why it ended),
  * remaining deadline, name and — with {@link enableTrace} on — age; and under each, the tasks
- * running on it (with what a generator task waits for) and the waits subscribed to it (a sleep, a
- * lock, a channel, an afterFunc). Cancelled children have already unlinked and are not shown.
+ * running on it (with what a generator task waits for), the tasks queued on it (a Group's beyond its
+ * limit) and the waits subscribed to it (a sleep, a lock, a channel, an afterFunc). Cancelled children have already unlinked and are not shown.
  * Meant for a log line or a test failure message.
  *
  * @example
@@ -264,6 +292,7 @@ export function dump(ctx: Context): string {
   const itemsOf = (node: Context): Item[] => {
     const items: Item[] = [];
     for (const [t, seen] of tasksBy.get(node) ?? []) items.push({ text: taskLine(t, node, seen) });
+    for (const text of queuedLines(node)) items.push({ text });
     const src = node instanceof Ctx ? node._src : null;
     if (src instanceof CancelNode && (src === node || node === root)) {
       for (let m = src._head; m !== null; m = m._next) {

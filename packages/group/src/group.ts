@@ -1,6 +1,6 @@
 import { type Context, type Task, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
-import { asContext, asFunction, describe, startTask } from "@tether/core/internal";
+import { asContext, asFunction, describe, functionName, reportQueued, startTask } from "@tether/core/internal";
 import { isEcho } from "./echo.js";
 
 /**
@@ -143,6 +143,7 @@ export class Group implements AsyncDisposable {
     this.#failFast = ff;
     [this.ctx, this.#cancel] = withCancelCause(p);
     if (options.name !== undefined) nameContext(this.ctx, options.name);
+    reportQueued(this.ctx, () => this.#queue.slice(this.#head).map((q) => q.name ?? functionName(q.task, "anonymous")));
   }
 
   /** Every task's own failure, in the order they happened: a frozen copy, taken at each read. */
