@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { background, type Context } from "@tether/core";
+import { Canceled, background, withCancel, type Context } from "@tether/core";
 import { Channel, Mutex, RWMutex, Semaphore, WaitGroup, select } from "@tether/sync";
 
 const notAContext = 7 as unknown as Context;
@@ -47,7 +47,7 @@ describe("a bad argument to a method that returns a promise", () => {
     await expect(recv).rejects.toThrow(TypeError);
   });
 
-  it("select() checks the cases it queues, so an array whose getter changes its answer rejects and leaves nothing queued", async () => {
+  it("select() checks the cases it queues: an array getter that answers differently on a later read makes it reject, queueing nothing", async () => {
     const a = new Channel<number>();
     const b = new Channel<number>();
     const cases: unknown[] = [a.recvCase(), undefined];
@@ -105,15 +105,51 @@ describe("select() and the caller's code that runs inside it", () => {
     expect(await ch.recv(bg)).toEqual({ done: false, value: "mine" });
   });
 
-  it("a case that an array getter makes ready while select copies its cases is committed, not queued", async () => {
-    const empty = new Channel<string>(1);
-    const full = new Channel<string>(1);
-    full.trySend("a");
+  it("an array getter that fills a channel runs before the sampling, so the case it made ready is committed with its value", async () => {
+    const ch0 = new Channel<string>(1);
+    const ch1 = new Channel<string>(1);
+    const cases: unknown[] = [ch0.recvCase()];
+    Object.defineProperty(cases, 1, {
+      get: () => {
+        ch0.trySend("first");
+        return ch1.recvCase();
+      },
+    });
+    expect(await select(bg, cases as never)).toEqual({ index: 0, value: "first", done: false });
+    expect([ch0.waiting, ch1.waiting, ch0.length]).toEqual([0, 0, 0]);
+  });
+
+  it("an array getter that fills a channel cannot make select report a send that never happened", async () => {
+    const ch0 = new Channel<string>(1);
+    const ch1 = new Channel<string>(1);
+    const cases: unknown[] = [ch0.sendCase("X")];
+    Object.defineProperty(cases, 1, {
+      get: () => {
+        ch0.trySend("Y");
+        return ch1.recvCase();
+      },
+    });
+    const [ctx, cancel] = withCancel(bg);
+    const picked = select(ctx, cases as never);
+    expect(ch0.tryRecv()).toEqual({ done: false, value: "Y" });
+    expect(await picked).toEqual({ index: 0, value: undefined, done: false });
+    expect(ch0.tryRecv()).toEqual({ done: false, value: "X" });
+    cancel();
+  });
+
+  it("an array getter that cancels the context makes select reject, committing and queueing nothing", async () => {
+    const ch = new Channel<number>(1);
+    ch.trySend(1);
+    const [ctx, cancel] = withCancel(bg);
     const cases: unknown[] = [];
-    let reads = 0;
-    Object.defineProperty(cases, 0, { get: () => (++reads <= 1 ? empty.recvCase() : full.recvCase()) });
-    expect(await select(bg, cases as never)).toEqual({ index: 0, value: "a", done: false });
-    expect([empty.waiting, full.waiting, full.length]).toEqual([0, 0, 0]);
+    Object.defineProperty(cases, 0, {
+      get: () => {
+        cancel();
+        return ch.recvCase();
+      },
+    });
+    await expect(select(ctx, cases as never)).rejects.toBe(Canceled);
+    expect([ch.length, ch.waiting]).toEqual([1, 0]);
   });
 
   it("a select whose foreign context is revoked while it waits ends with that error and leaves the channel usable", async () => {
@@ -128,6 +164,31 @@ describe("select() and the caller's code that runs inside it", () => {
     const got = ch.recv(bg);
     expect(ch.trySend(2)).toBe(true);
     expect(await got).toEqual({ done: false, value: 2 });
+  });
+});
+
+describe("a foreign context whose err getter operates the channel it waits on", () => {
+  it("a send that the getter's own send overtakes finds no receiver, and no value is lost", async () => {
+    const ch = new Channel<string>();
+    let armed = false;
+    const foreign: Context = {
+      deadline: undefined,
+      get err(): undefined {
+        if (armed) {
+          armed = false;
+          expect(ch.trySend("b")).toBe(true);
+        }
+        return undefined;
+      },
+      done: new Promise<void>(() => {}),
+      signal: new AbortController().signal,
+      value: () => undefined,
+    };
+    const got = ch.recv(foreign);
+    armed = true;
+    expect(ch.trySend("a")).toBe(false);
+    expect(await got).toEqual({ done: false, value: "b" });
+    expect(ch.waiting).toBe(0);
   });
 });
 

@@ -152,10 +152,6 @@ export function select(ctx: Context, cases: readonly SelectCase<unknown>[], opti
   try {
     c = asContext(ctx, "select", "ctx");
     if (!Array.isArray(cases)) throw notCases(cases);
-    // What may run the caller's code (a getter) is read before the cases are sampled, so that none
-    // runs between the sampling and the commit to change which cases are ready.
-    const dflt = checkDefault(options);
-    const err = c.err;
     // One pass checks each case and samples the ready ones, reading each element once. Reservoir
     // sampling: the k-th ready case replaces the choice with probability 1/k, which picks uniformly
     // among the ready ones in one pass, without collecting them.
@@ -169,28 +165,55 @@ export function select(ctx: Context, cases: readonly SelectCase<unknown>[], opti
         at = i;
       }
     }
+    const dflt = checkDefault(options);
+    const err = c.err;
     if (err !== undefined) return Promise.reject(err);
-    if (chosen !== null) return Promise.resolve(finish(chosen, at, commit(chosen, at)));
-    if (dflt !== undefined) return Promise.resolve(dflt());
-    // It must wait: the cases are copied, as Go evaluates a select's cases once (the caller may
-    // change its array while the select waits, and the committed case must be the one queued).
-    // Copying reads the array again, and an array with getters could answer differently now: each
-    // element is checked again, and one that is ready is committed rather than queued, since a
-    // ready case must never wait.
-    const n = cases.length;
-    queued = new Array<Case>(n);
-    for (let i = 0; i < n; i++) {
-      const cs: unknown = cases[i];
-      if (!(cs instanceof Case)) throw notACase(cs, i);
-      if (isReady(cs)) return Promise.resolve(finish(cs, i, commit(cs, i)));
-      queued[i] = cs;
+    // The caller's code may have run since the sampling (a getter on the array or the options, a
+    // foreign context's `err`) and operated a channel: the chosen case is committed only if it is
+    // still ready, so select never reports a send or a receive that did not happen.
+    if (chosen !== null && isReady(chosen)) return Promise.resolve(finish(chosen, at, commit(chosen, at)));
+    if (chosen === null && dflt !== undefined) return Promise.resolve(dflt());
+    // It must wait, or its choice went stale. The cases are copied, as Go evaluates a select's
+    // cases once: what is queued must be what is committed, though the caller may change its array
+    // while the select waits. Copying reads the array again; once it has, no code of the caller's
+    // runs until the cases are committed or queued, so they are sampled again, and a ready one is
+    // committed rather than queued.
+    queued = copyCases(cases);
+    const late = c.err;
+    if (late !== undefined) return Promise.reject(late);
+    const again = sample(queued);
+    if (again >= 0) {
+      const cs = queued[again] as Case;
+      return Promise.resolve(finish(cs, again, commit(cs, again)));
     }
+    if (dflt !== undefined) return Promise.resolve(dflt());
   } catch (e) {
     return Promise.reject(e);
   }
   return new Promise<SelectWait>((resolve, reject) => wait(c, queued, new SelectWait(c, resolve, reject))).then((sel) =>
     finish(queued[sel._index] as Case, sel._index, sel._result),
   );
+}
+
+/** The index of a ready case, chosen uniformly among the ready ones, or -1 when none is ready. */
+function sample(list: readonly Case[]): number {
+  let chosen = -1;
+  for (let i = 0, ready = 0; i < list.length; i++) {
+    if (isReady(list[i] as Case) && Math.random() * ++ready < 1) chosen = i;
+  }
+  return chosen;
+}
+
+/** A copy of `cases`, each element read once and checked. */
+function copyCases(cases: readonly unknown[]): Case[] {
+  const n = cases.length;
+  const list = new Array<Case>(n);
+  for (let i = 0; i < n; i++) {
+    const cs = cases[i];
+    if (!(cs instanceof Case)) throw notACase(cs, i);
+    list[i] = cs;
+  }
+  return list;
 }
 
 /** Whether a case's operation could complete now. */

@@ -171,11 +171,18 @@ export class WaitList<W extends Waiter> {
     return next;
   }
 
-  /** The waiter to serve next, or null; waiters whose context is already cancelled are failed first. */
+  /**
+   * The waiter to serve next, or null; waiters whose context is already cancelled are failed first.
+   * Asking a foreign context whether it is cancelled runs its code, which may serve or withdraw
+   * waiters of this very list: a waiter is returned only if it is still the head once asked.
+   */
   get head(): W | null {
     let w = this._head;
-    while (w !== null && w._gone()) w = this._head;
-    return w;
+    while (w !== null) {
+      if (!w._gone() && w === this._head) return w;
+      w = this._head;
+    }
+    return null;
   }
 
   push(w: W): void {
