@@ -121,6 +121,8 @@ export class Group implements AsyncDisposable {
   /** Tasks waiting for a slot, with their names; `#head` is the next to start (no O(n) shifts). */
   #queue: Array<{ task: Task<unknown>; name: string | undefined }> = [];
   #head = 0;
+  /** Whether `dump()` has been told how to list the queue (see `#enqueue`). */
+  #queueReported = false;
   #active = 0;
   #first: { error: unknown } | undefined = undefined;
   /** Set once the group itself cancelled `ctx` (at its end or on dispose), not a failure. */
@@ -143,7 +145,6 @@ export class Group implements AsyncDisposable {
     this.#failFast = ff;
     [this.ctx, this.#cancel] = withCancelCause(p);
     if (options.name !== undefined) nameContext(this.ctx, options.name);
-    reportQueued(this.ctx, () => this.#queue.slice(this.#head).map((q) => q.name ?? functionName(q.task, "anonymous")));
   }
 
   /** Every task's own failure, in the order they happened: a frozen copy, taken at each read. */
@@ -184,7 +185,7 @@ export class Group implements AsyncDisposable {
       return;
     }
     if (this.#active < this.#limit) this.#start(task, name);
-    else this.#queue.push({ task, name });
+    else this.#enqueue(task, name);
   }
 
   /**
@@ -261,6 +262,19 @@ export class Group implements AsyncDisposable {
     } catch (e) {
       if (!reported) throw e;
     }
+  }
+
+  /**
+   * Queues a task beyond the limit. The first time, it also tells `dump()` how to list the queue: only
+   * then, since a registry entry for every group would cost every short-lived group (a `map` call's)
+   * a weak-map entry that the garbage collector must process.
+   */
+  #enqueue(task: Task<unknown>, name: string | undefined): void {
+    if (!this.#queueReported) {
+      this.#queueReported = true;
+      reportQueued(this.ctx, () => this.#queue.slice(this.#head).map((q) => q.name ?? functionName(q.task, "anonymous")));
+    }
+    this.#queue.push({ task, name });
   }
 
   #start(task: Task<unknown>, name: string | undefined): void {
