@@ -53,6 +53,8 @@ export class TaskRecord {
   state = "running";
   /** For a generator task: whether it failed in its cleanup, after the cancel reached it. */
   cleanupFailed = false;
+  /** The promise watched for the task's outcome: the driver's, for a generator task. */
+  promise: Promise<unknown> | null = null;
   _ended = false;
   _prev: TaskRecord | null = null;
   _next: TaskRecord | null = firstTask;
@@ -396,14 +398,6 @@ function isCancellation(ctx: Context, error: unknown): boolean {
   return err !== undefined && (errorIs(error, err) || errorIs(error, cause(ctx)));
 }
 
-/**
- * The records of the generator tasks the driver runs, by their promise: `race` reads from one
- * whether a loser's failure came in its cleanup ({@link TaskRecord.cleanupFailed}).
- *
- * @internal
- */
-export const drivenTasks = new WeakMap<Promise<unknown>, TaskRecord>();
-
 /** Drives a generator task to completion; see runTask for the protocol. */
 async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown>, rec: TaskRecord): Promise<unknown> {
   let step: Step = { ok: true, value: undefined };
@@ -529,8 +523,10 @@ export function startTask<T>(c: Context, task: Task<T>, name: string | undefined
  * promise of its own. `ok` and `fail` must not throw. For `run` and `race`, which start many
  * tasks and would otherwise pay a promise per task for nothing.
  *
- * Returns the promise whose reaction will report, or undefined when the outcome was reported
- * already: a caller can attach a reaction of its own to learn whether it had settled by some point.
+ * Returns the task's record, whose `promise` is the one whose reaction will report, or undefined
+ * when the outcome was reported already: a caller can attach a reaction of its own to learn whether
+ * it had settled by some point, and read a generator task's `cleanupFailed`. (A record, not a
+ * weak map from promise to record: an entry per task cost a generator task half its time in GC.)
  */
 export function watchTask<T>(
   c: Context,
@@ -538,7 +534,7 @@ export function watchTask<T>(
   name: string | undefined,
   ok: (value: T) => void,
   fail: (error: unknown) => void,
-): Promise<unknown> | undefined {
+): TaskRecord | undefined {
   const err = c.err;
   if (err !== undefined) return void fail(err);
   let out: T | PromiseLike<T> | AsyncGenerator<unknown, T, unknown>;
@@ -566,7 +562,6 @@ export function watchTask<T>(
   if (generator) {
     rec = new TaskRecord(task as Task<unknown>, name, c, true);
     p = drive(c, out as AsyncGenerator<unknown, T, unknown>, rec);
-    drivenTasks.set(p, rec);
   } else if (thenable) {
     rec = new TaskRecord(task as Task<unknown>, name, c, false);
     // A foreign thenable goes through Promise.resolve, which also guards against a throwing then.
@@ -588,5 +583,6 @@ export function watchTask<T>(
     if (rec.end()) fail(e);
     return undefined;
   }
-  return p;
+  rec.promise = p;
+  return rec;
 }

@@ -1,5 +1,5 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
-import { type TaskRecord, asContext, asFunction, drivenTasks, watchTask } from "@tether/core/internal";
+import { type TaskRecord, asContext, asFunction, watchTask } from "@tether/core/internal";
 import { isBareEcho, isEcho } from "./echo.js";
 
 /**
@@ -71,7 +71,7 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   try {
     await new Promise<void>((resolve) => {
       for (let i = 0; i < n; i++) {
-        const p = (watched[i] = watchTask(
+        const record = watchTask(
           child,
           tasks[i] as Task<unknown>,
           undefined,
@@ -90,8 +90,11 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
             } else if (winner !== undefined && !isEcho(error, child)) late.push({ i, error });
             if (--left === 0) resolve();
           },
-        ));
-        if (p !== undefined) records[i] = drivenTasks.get(p);
+        );
+        if (record !== undefined) {
+          watched[i] = record.promise ?? undefined;
+          if (record.generator) records[i] = record;
+        }
       }
     });
   } finally {
