@@ -154,7 +154,33 @@ class Watch {
   }
 }
 
-const watches = new WeakMap<object, Watch>();
+/**
+ * A base class whose constructor returns the object it is given, so that a subclass's private
+ * field is added to that object: a way to hang data on an object one did not make.
+ */
+class Stamp {
+  constructor(o: object) {
+    return o;
+  }
+}
+
+/**
+ * The watch shared by every `until` of one promise, kept on the promise itself as a private field
+ * (which no code outside this class can see or change). Not a WeakMap keyed by the promise: an
+ * entry per wait, made and dropped at every `until`, made each wait about three times slower,
+ * most of it in the garbage collector's handling of weak-map entries.
+ */
+class Watched extends Stamp {
+  #watch: Watch | undefined = undefined;
+
+  /** The watch of `p`, made the first time. */
+  static of(p: Promise<unknown>): Watch {
+    if (#watch in p) return (p as unknown as Watched).#watch as Watch;
+    const watch = new Watch(p);
+    (new Watched(p) as unknown as Watched).#watch = watch;
+    return watch;
+  }
+}
 // Captured at load: a later patch of Promise.prototype.then must not change how waits are watched.
 const nativeThen = Promise.prototype.then as (this: unknown, ok: (v: unknown) => void, fail: (e: unknown) => void) => unknown;
 
@@ -221,12 +247,7 @@ export function until<T>(p: PromiseLike<T>): AsyncGenerator<unknown, T, unknown>
   // rejection from the start: whether the driver races it, finds the task already cancelled, or
   // never sees it (`yield until(p)` without the star), a later rejection is never unhandled.
   if (!(p instanceof Promise)) return untilGen(new Until(new Watch(p)));
-  let w = watches.get(p);
-  if (w === undefined) {
-    w = new Watch(p);
-    watches.set(p, w);
-  }
-  return untilGen(new Until(w));
+  return untilGen(new Until(Watched.of(p)));
 }
 
 async function* untilGen<T>(instruction: Until): AsyncGenerator<unknown, T, unknown> {
