@@ -3,6 +3,8 @@ import {
   type Key,
   background,
   createKey,
+  runTask,
+  until,
   withCancel,
   withTimeout,
   withValue,
@@ -258,6 +260,50 @@ function valueDepth8(): Case {
   };
 }
 
+/** Waits per call of the `until` case. */
+const WAITS = 1_000;
+/** 0 + 1 + … + WAITS-1: what every wait returned, summed. */
+const WAITED = (WAITS * (WAITS - 1)) / 2;
+
+/**
+ * A generator task waiting on promises that are already settled, through `yield* until(p)`: the
+ * cost of an interruptible wait beyond the promise itself, next to a plain `await` of the same.
+ */
+function untilWaits(): Case {
+  const [ctx, cancel] = withCancel(background());
+  return {
+    id: "core.until",
+    suite: "core",
+    operation: "yield* until(p) in a generator task, p already settled (per wait)",
+    tether: {
+      name: "Tether runTask(ctx, function* { yield* until(p) } × 1,000)",
+      ops: WAITS,
+      fn: async () => {
+        const s = await runTask(ctx, async function* () {
+          let s = 0;
+          for (let i = 0; i < WAITS; i++) s += yield* until(Promise.resolve(i));
+          return s;
+        });
+        check(s === WAITED, "until lost a value");
+        sink.n += s;
+      },
+    },
+    comparisons: [
+      {
+        name: "await p in an async function (cannot be interrupted)",
+        ops: WAITS,
+        fn: async () => {
+          let s = 0;
+          for (let i = 0; i < WAITS; i++) s += await Promise.resolve(i);
+          check(s === WAITED, "await lost a value");
+          sink.n += s;
+        },
+      },
+    ],
+    cleanup: cancel,
+  };
+}
+
 export function coreSuite(): CaseFactory[] {
-  return [createCancel, readErr, valueDepth8, timeoutCancel];
+  return [createCancel, readErr, valueDepth8, timeoutCancel, untilWaits];
 }

@@ -74,6 +74,52 @@ function run100(parent: Context): Case {
   };
 }
 
+/** The same tasks as generator tasks, which the driver runs step by step: task i returns i. */
+const generatorTasks: Array<(ctx: Context) => AsyncGenerator<undefined, number, unknown>> = Array.from(
+  { length: N },
+  (_, i) =>
+    async function* () {
+      yield;
+      return i;
+    },
+);
+
+/** The Effection operations of the same shape: one suspension, then the result. */
+const yieldingOperations: Array<Operation<number>> = Array.from({ length: N }, (_, i) => ({
+  *[Symbol.iterator]() {
+    yield* call(() => Promise.resolve());
+    return i;
+  },
+}));
+
+function run100Generators(parent: Context): Case {
+  return {
+    id: "group.run.generators",
+    suite: "group",
+    operation: "run of 100 generator tasks, each with one checkpoint",
+    tether: {
+      name: "Tether run(ctx, ...generatorTasks)",
+      ops: 1,
+      fn: async () => {
+        const out = await run(parent, ...generatorTasks);
+        check(total(out) === SUM, "run lost a generator task's result");
+        sink.value = out;
+      },
+    },
+    comparisons: [
+      {
+        name: "Effection run(() => all(operations)), each suspending once",
+        ops: 1,
+        fn: async () => {
+          const out = await effectionRun(() => all(yieldingOperations));
+          check(total(out) === SUM, "Effection all lost a result");
+          sink.value = out;
+        },
+      },
+    ],
+  };
+}
+
 function spawn100(parent: Context): Case {
   return {
     id: "group.go",
@@ -168,5 +214,5 @@ function withParent(make: (parent: Context) => Case): CaseFactory {
 }
 
 export function groupSuite(): CaseFactory[] {
-  return [withParent(run100), withParent(spawn100), withParent(boundedMap)];
+  return [withParent(run100), withParent(run100Generators), withParent(spawn100), withParent(boundedMap)];
 }
