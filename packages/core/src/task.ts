@@ -49,8 +49,13 @@ export type TaskResult<F> = F extends (ctx: Context) => infer R
  * intrusive doubly linked list from `firstTask`, so starting and ending a task allocate nothing else.
  */
 export class TaskRecord {
-  /** "running", "at a checkpoint", or what it waits for: "until(<Promise>)". */
-  state = "running";
+  /**
+   * "running" or "at a checkpoint"; or, while `_on` is set, the task waits in `until` for that.
+   * The wait's text is made only when printed: `describe` at every wait cost it several percent.
+   */
+  _state = "running";
+  /** What the task waits for in `until`, or null. */
+  _on: PromiseLike<unknown> | null = null;
   /** For a generator task: whether it failed in its cleanup, after the cancel reached it. */
   cleanupFailed = false;
   /** The promise watched for the task's outcome: the driver's, for a generator task. */
@@ -67,6 +72,11 @@ export class TaskRecord {
     if (firstTask !== null) firstTask._prev = this;
     firstTask = this;
     live.tasks++;
+  }
+
+  /** "running", "at a checkpoint", or what it waits for: "until(<Promise>)". */
+  get state(): string {
+    return this._on !== null ? `until(${describe(this._on)})` : this._state;
   }
 
   /** The name given in the options, else the function's (read only when printing: it is slow). */
@@ -428,7 +438,8 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
   let told = false;
   for (;;) {
     let r: IteratorResult<unknown, unknown>;
-    rec.state = "running";
+    rec._state = "running";
+    rec._on = null;
     if (!step.ok && !told) told = isCancellation(ctx, step.error);
     const began = cancels.epoch;
     try {
@@ -453,7 +464,7 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
     // settled promises, or of a task that swallows its cancellation — can starve timers and I/O.
     const t = now();
     if (t - slice >= SLICE_MS || (++steps >= SLICE_STEPS && t === slice)) {
-      rec.state = "at a checkpoint";
+      rec._state = "at a checkpoint";
       await new Promise<void>((resolve) => macrotask(resolve));
       slice = now();
       steps = 0;
@@ -465,7 +476,7 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       // on its way here (or the driver gave the event loop its turn): a value the operation has
       // already delivered — a lock granted, a value received — reaches the task, which meets the
       // cancellation at its next yield. A wait begun after the cancel throws it, as a yield does.
-      rec.state = `until(${describe(y.watch.promise)})`;
+      rec._on = y.watch.promise;
       // The task's own line in dump() already says what it waits for: the sub stays unlabelled.
       step = await race(ctx, y, "");
     } else if (err !== undefined) step = { ok: false, error: err };
