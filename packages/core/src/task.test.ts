@@ -576,6 +576,32 @@ describe("yield* until() on a long-lived promise", () => {
 });
 
 describe("until() and tasks with unusual promises and yields", () => {
+  it("until() of a promise whose own code calls until() on it while it is first watched still gets its value", async () => {
+    const seen = new WeakSet<object>();
+    class Traced<T> extends Promise<T> {}
+    Object.defineProperty(Traced.prototype, "constructor", {
+      get(this: Traced<unknown>) {
+        if (!seen.has(this)) {
+          seen.add(this);
+          void until(this);
+        }
+        return Traced;
+      },
+    });
+    const v = await runTask(background(), async function* () {
+      return yield* until(Traced.resolve(42));
+    });
+    expect(v).toBe(42);
+  });
+
+  it("until() of a frozen promise, twice, gets its value each time", async () => {
+    const p = Object.freeze(Promise.resolve(7));
+    const v = await runTask(background(), async function* () {
+      return (yield* until(p)) + (yield* until(p));
+    });
+    expect(v).toBe(14);
+  });
+
   it("an until() instruction taken out and yielded again is refused with a TypeError, not waited on again", async () => {
     const p = runTask(background(), async function* () {
       const instruction = (await until(Promise.resolve(1)).next()).value;

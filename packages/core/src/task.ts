@@ -186,11 +186,26 @@ class Watched extends Stamp {
   /** The watch of `p`, made the first time. */
   static of(p: Promise<unknown>): Watch {
     if (#watch in p) return (p as unknown as Watched).#watch as Watch;
+    const kept = unstamped.get(p);
+    if (kept !== undefined) return kept;
     const watch = new Watch(p);
-    (new Watched(p) as unknown as Watched).#watch = watch;
+    // Making the watch may have run code of the promise's own (a subclass's `then`) that called
+    // `until` on it and stamped it already: that watch stays its shared one, and this one serves
+    // this wait alone.
+    if (#watch in p) return watch;
+    try {
+      (new Watched(p) as unknown as Watched).#watch = watch;
+    } catch {
+      // An object that takes no private field: a frozen one, once engines apply the proposal that
+      // makes non-extensible objects refuse them. Its watch is kept in the weak map instead.
+      unstamped.set(p, watch);
+    }
     return watch;
   }
 }
+
+/** The watches of promises that could not be stamped (see `Watched.of`); empty in today's engines. */
+const unstamped = new WeakMap<object, Watch>();
 // Captured at load: a later patch of Promise.prototype.then must not change how waits are watched.
 const nativeThen = Promise.prototype.then as (this: unknown, ok: (v: unknown) => void, fail: (e: unknown) => void) => unknown;
 
