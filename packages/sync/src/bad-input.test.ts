@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Canceled, background, withCancel, type Context } from "@tether/core";
+import { Canceled, DeadlineExceeded, background, withCancel, type Context } from "@tether/core";
 import { Channel, Mutex, RWMutex, Semaphore, WaitGroup, select } from "@tether/sync";
 
 const notAContext = 7 as unknown as Context;
@@ -190,5 +190,76 @@ describe("a foreign context whose err getter operates the channel it waits on", 
     expect(await got).toEqual({ done: false, value: "b" });
     expect(ch.waiting).toBe(0);
   });
+});
+
+describe("select() and a waiter whose foreign context expires while select asks it", () => {
+  /** A foreign context whose err reads undefined until its k-th read after `arm()`, then DeadlineExceeded. */
+  function lazyDeadline(k: number): { ctx: Context; arm: () => void } {
+    let armed = false;
+    let reads = 0;
+    const ctx: Context = {
+      deadline: undefined,
+      get err(): Error | undefined {
+        return armed && ++reads >= k ? DeadlineExceeded : undefined;
+      },
+      done: new Promise<void>(() => {}),
+      signal: new AbortController().signal,
+      value: () => undefined,
+    };
+    return { ctx, arm: () => (armed = true) };
+  }
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    "a send case that counted on such a receiver is reported sent only if the value was delivered (expiry at read %i)",
+    async (k) => {
+      const ch = new Channel<number>();
+      const lazy = lazyDeadline(k);
+      const parked = ch.recv(lazy.ctx).then(
+        (r) => ({ got: r.value }),
+        (e: unknown) => ({ err: e }),
+      );
+      lazy.arm();
+      const [ctx, cancel] = withCancel(bg);
+      let sent = false;
+      const picked = select(ctx, [ch.sendCase(42)]).then(() => (sent = true));
+      const outcome = await parked;
+      if ("got" in outcome) {
+        expect(outcome.got).toBe(42);
+        await picked;
+        expect(sent).toBe(true);
+      } else {
+        expect(outcome.err).toBe(DeadlineExceeded);
+        // The value was not delivered, so the select still offers it, to the next receiver.
+        expect(await ch.recv(bg)).toEqual({ done: false, value: 42 });
+        await picked;
+      }
+      expect(ch.waiting).toBe(0);
+      cancel();
+    },
+  );
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    "a receive case that counted on such a sender never resolves with nothing (expiry at read %i)",
+    async (k) => {
+      const ch = new Channel<number>();
+      const lazy = lazyDeadline(k);
+      const parked = ch.send(lazy.ctx, 7).then(
+        () => "sent",
+        (e: unknown) => e,
+      );
+      lazy.arm();
+      const [ctx, cancel] = withCancel(bg);
+      const picked = select(ctx, [ch.recvCase()]);
+      const outcome = await parked;
+      if (outcome === "sent") expect(await picked).toEqual({ index: 0, value: 7, done: false });
+      else {
+        expect(outcome).toBe(DeadlineExceeded);
+        expect(ch.trySend(8)).toBe(true);
+        expect(await picked).toEqual({ index: 0, value: 8, done: false });
+      }
+      expect(ch.waiting).toBe(0);
+      cancel();
+    },
+  );
 });
 

@@ -3,14 +3,11 @@ import { asContext, contextError, toContext } from "@tether/core/internal";
 import { checkWhole } from "./check.js";
 import { ChannelIterator } from "./channel-iterator.js";
 import { ChannelClosedError } from "./errors.js";
+import { BLOCKED, CLOSED, DONE } from "./offer.js";
 import { Ring } from "./ring.js";
 import { Case, type RecvCaseResult, type SelectCase, type SendCaseResult } from "./select.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
 
-/** What `_offer` did with a value. */
-const BLOCKED = 0;
-const DONE = 1;
-const CLOSED = 2;
 
 /** The result of every receive from a closed, drained channel. Frozen, so it can be shared. */
 const DRAINED: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });

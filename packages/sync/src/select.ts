@@ -2,6 +2,7 @@ import { Canceled, type Context } from "@tether/core";
 import { Sub, asContext, asFunction, describe, subscribeWith } from "@tether/core/internal";
 import type { Channel } from "./channel.js";
 import { ChannelClosedError } from "./errors.js";
+import { DONE } from "./offer.js";
 import type { Waiter, WaitList } from "./wait-list.js";
 
 declare const caseResult: unique symbol;
@@ -169,9 +170,12 @@ export function select(ctx: Context, cases: readonly SelectCase<unknown>[], opti
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     // The caller's code may have run since the sampling (a getter on the array or the options, a
-    // foreign context's `err`) and operated a channel: the chosen case is committed only if it is
-    // still ready, so select never reports a send or a receive that did not happen.
-    if (chosen !== null && isReady(chosen)) return Promise.resolve(finish(chosen, at, commit(chosen, at)));
+    // foreign context's `err`) and operated a channel: the chosen case is committed only if its
+    // operation still happens, so select never reports a send or a receive that did not.
+    if (chosen !== null && isReady(chosen)) {
+      const r = attempt(chosen, at);
+      if (r !== MISSED) return Promise.resolve(finish(chosen, at, r));
+    }
     if (chosen === null && dflt !== undefined) return Promise.resolve(dflt());
     // It must wait, or its choice went stale. The cases are copied, as Go evaluates a select's
     // cases once: what is queued must be what is committed, though the caller may change its array
@@ -181,10 +185,15 @@ export function select(ctx: Context, cases: readonly SelectCase<unknown>[], opti
     queued = copyCases(cases);
     const late = c.err;
     if (late !== undefined) return Promise.reject(late);
-    const again = sample(queued);
-    if (again >= 0) {
-      const cs = queued[again] as Case;
-      return Promise.resolve(finish(cs, again, commit(cs, again)));
+    // A case found ready may still miss: asking a waiter's foreign context whether it is cancelled
+    // can find that it now is, and the waiter that made the case ready leaves. Each miss removes
+    // such a waiter, so this ends; the bound only stops a context whose code keeps queueing more.
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      const i = sample(queued);
+      if (i < 0) break;
+      const cs = queued[i] as Case;
+      const r = attempt(cs, i);
+      if (r !== MISSED) return Promise.resolve(finish(cs, i, r));
     }
     if (dflt !== undefined) return Promise.resolve(dflt());
   } catch (e) {
@@ -221,13 +230,22 @@ function isReady(cs: Case): boolean {
   return cs._send ? cs._ch._canSend() : cs._ch._canRecv();
 }
 
-/** Performs a ready case's operation; a send on a closed channel throws ChannelClosedError. */
-function commit(cs: Case, index: number): unknown {
+/** What {@link attempt} returns when the operation did not happen. */
+const MISSED: unique symbol = Symbol("missed");
+
+/** How many ready-looking cases select tries to commit before it queues instead. */
+const MAX_TRIES = 1_024;
+
+/**
+ * Performs a case's operation if it happens now, and returns its result (a receive's, or undefined
+ * for a send); MISSED if it did not, the waiter it counted on gone. A send on a closed channel
+ * throws ChannelClosedError.
+ */
+function attempt(cs: Case, index: number): unknown {
   const ch = cs._ch;
-  if (!cs._send) return ch._take();
+  if (!cs._send) return ch._take() ?? MISSED;
   if (ch._closed) throw new ChannelClosedError(`select: cases[${index}] sends on a closed channel`, cs._value);
-  ch._offer(cs._value);
-  return undefined;
+  return ch._offer(cs._value) === DONE ? undefined : MISSED;
 }
 
 /** What select resolves with for the committed case, given the operation's result. */
