@@ -238,7 +238,7 @@ describe("Group", () => {
     expect(g.errors).toEqual([boom]);
   });
 
-  it("Group.errors does not list the parent's cancellation, though wait() rejects with it", async () => {
+  it("Group.errors does not list the parent's cancellation, and wait() rejects with a task's own failure that came after it", async () => {
     const [parent, cancel] = withCancel(background());
     const g = new Group(parent, { failFast: false });
     const own = new Error("own");
@@ -249,8 +249,18 @@ describe("Group", () => {
     });
     g.go((ctx) => sleep(ctx, 60_000));
     cancel();
-    await expect(g.wait()).rejects.toBe(Canceled);
+    await expect(g.wait()).rejects.toBe(own);
     expect(g.errors).toEqual([own]);
+  });
+
+  it("Group.wait() rejects with the parent's cancellation when no task failed on its own", async () => {
+    const [parent, cancel] = withCancel(background());
+    const g = new Group(parent);
+    g.go((ctx) => sleep(ctx, 60_000));
+    g.go((ctx) => sleep(ctx, 60_000));
+    cancel();
+    await expect(g.wait()).rejects.toBe(Canceled);
+    expect(g.errors).toEqual([]);
   });
 
   it("Group.wait() settles with the first error when a later task rejects with a revoked Proxy", async () => {

@@ -124,7 +124,14 @@ export class Group implements AsyncDisposable {
   /** Whether `dump()` has been told how to list the queue (see `#enqueue`). */
   #queueReported = false;
   #active = 0;
+  /** The first task's own failure: what `wait()` rejects with, and what disposing rethrows. */
   #first: { error: unknown } | undefined = undefined;
+  /**
+   * The parent's cancellation, once it stopped a task or kept one from starting: what `wait()`
+   * rejects with if no task failed, so it never reports stopped work as success. Not a failure,
+   * so disposing does not rethrow it.
+   */
+  #stopped: { error: unknown } | undefined = undefined;
   /** Set once the group itself cancelled `ctx` (at its end or on dispose), not a failure. */
   #ending = false;
   /** Set once wait() has returned: the group is over, and go() is a misuse. */
@@ -181,7 +188,7 @@ export class Group implements AsyncDisposable {
     const err = this.ctx.err;
     if (err !== undefined) {
       // While the group is being disposed, new tasks are simply not started: that is the point.
-      if (this.#first === undefined && !this.#ending) this.#fail(err);
+      if (!this.#ending) this.#stop(err);
       return;
     }
     if (this.#active < this.#limit) this.#start(task, name);
@@ -238,8 +245,11 @@ export class Group implements AsyncDisposable {
    * ```
    */
   async wait(): Promise<void> {
-    // Loop: a go() that lands between the last task settling and this code resuming must be
-    // waited for too, or wait() would return while it runs.
+    // Never ends the group in the call itself: `const done = g.wait(); g.go(task)` waits for the
+    // task, as it would had a task been running. Then loop: a go() that lands between the last
+    // task settling and this code resuming must be waited for too, or wait() would return while
+    // it runs.
+    await undefined;
     while (this.size > 0) await new Promise<void>((r) => this.#idle.push(r));
     this.#end();
     this.#ended = true;
@@ -247,11 +257,14 @@ export class Group implements AsyncDisposable {
       this.#reported = true;
       throw this.#first.error;
     }
+    if (this.#stopped !== undefined) throw this.#stopped.error;
   }
 
   /**
    * Cancels what still runs, waits for it, and rethrows the first real failure — unless `wait()`
-   * already threw it, so `await using` plus `await g.wait()` reports a failure once.
+   * already threw it, so `await using` plus `await g.wait()` reports a failure once. The parent's
+   * cancellation is not a failure and is not rethrown, however its tasks' rejections and the
+   * dispose are ordered.
    */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#ending = true;
@@ -260,7 +273,7 @@ export class Group implements AsyncDisposable {
     try {
       await this.wait();
     } catch (e) {
-      if (!reported) throw e;
+      if (!reported && this.#first !== undefined) throw e;
     }
   }
 
@@ -283,12 +296,15 @@ export class Group implements AsyncDisposable {
       () => this.#settled(),
       (error: unknown) => {
         // A task that stops with the group's own cancellation — ctx.err, or the cause a
-        // fetch-style API rejects with, or either wrapped in an error of its own — is not a
-        // failure of its own, and `errors` never lists it. When nothing failed and the group is
-        // not ending, the cancellation came from the parent: it is what `wait()` rejects with.
-        const echo = isEcho(error, this.ctx);
-        if (!echo) this.#errors.push(error);
-        if (this.#first === undefined && !(echo && this.#ending)) this.#fail(error);
+        // fetch-style API rejects with, either wrapped in an error of its own, or an aggregate of
+        // nothing else — is not a failure of its own, and `errors` never lists it. Unless the
+        // group is ending, such a cancellation came from the parent (or from the first failure,
+        // which it does not replace); a task's own failure after it, its cleanup's, still counts
+        // as the first failure.
+        if (!isEcho(error, this.ctx)) {
+          this.#errors.push(error);
+          if (this.#first === undefined) this.#fail(error);
+        } else if (!this.#ending) this.#stop(error);
         this.#settled();
       },
     );
@@ -299,14 +315,19 @@ export class Group implements AsyncDisposable {
     if (this.#failFast) this.#cancel(error);
   }
 
+  /** Records the parent's cancellation as what stopped a task (see `#stopped`), once. */
+  #stop(error: unknown): void {
+    this.#stopped ??= { error };
+  }
+
   #settled(): void {
     this.#active--;
     while (this.#active < this.#limit && this.#head < this.#queue.length) {
       const err = this.ctx.err;
       if (err !== undefined) {
         // Queued tasks never start once the group is cancelled; unless the group did that
-        // itself, the cancellation is its error, so wait() cannot report dropped work as success.
-        if (this.#first === undefined && !this.#ending) this.#fail(err);
+        // itself, wait() rejects, so it cannot report dropped work as success.
+        if (!this.#ending) this.#stop(err);
         this.#queue = [];
         this.#head = 0;
         break;

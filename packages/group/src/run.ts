@@ -1,5 +1,6 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
 import { asContext, asFunction, watchTask } from "@tether/core/internal";
+import { isEcho } from "./echo.js";
 
 /**
  * RunResults is the tuple of results `run` resolves with, one per task, in order.
@@ -41,6 +42,8 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
   if (n === 0) return results as RunResults<T>;
   const [child, cancel] = withCancelCause(c);
   let failure: { error: unknown } | undefined;
+  /** Whether `failure` is only the parent's cancellation coming back. */
+  let stopped = false;
   let left = n;
   try {
     await new Promise<void>((resolve) => {
@@ -54,7 +57,11 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
             if (--left === 0) resolve();
           },
           (error: unknown) => {
-            if (failure === undefined) {
+            // The first failure wins, but the parent's cancellation coming back is not a failure:
+            // a task's own failure after it (its cleanup's) takes its place.
+            const echo = isEcho(error, child);
+            if (failure === undefined || (stopped && !echo)) {
+              stopped = echo;
               failure = { error };
               cancel(error);
             }

@@ -1,0 +1,178 @@
+import { describe, expect, it } from "vitest";
+import { Canceled, background, errorIs, sleep, withCancel, type Context } from "@tether/core";
+import { Group, map, race, run } from "@tether/group";
+
+/** What a nursery's `await using` leaves when its body and its disposal both end with the cancellation. */
+function suppressedError(error: unknown, suppressed: unknown): Error {
+  const e = new Error("An error was suppressed during disposal") as Error & { error: unknown; suppressed: unknown };
+  e.name = "SuppressedError";
+  e.error = error;
+  e.suppressed = suppressed;
+  return e;
+}
+
+/** Two calls under `ctx`, the first to fulfil wins: rejects with an AggregateError of two cancellations once ctx is. */
+const anyOfTwo = (ctx: Context, ms: number): Promise<string> =>
+  Promise.any([sleep(ctx, ms).then(() => "first"), sleep(ctx, ms + 5).then(() => "second")]);
+
+/** A generator task whose cleanup fails once it is cancelled. */
+async function* failsInCleanup(): AsyncGenerator<undefined, void> {
+  try {
+    for (;;) yield;
+  } finally {
+    throw new Error("cleanup failed");
+  }
+}
+
+describe("cancellations wrapped in aggregates", () => {
+  it("race() resolves with the winner when a loser rejects with an AggregateError of its cancelled calls", async () => {
+    const winner = await race(
+      background(),
+      (ctx) => anyOfTwo(ctx, 1),
+      (ctx) => anyOfTwo(ctx, 60_000),
+    );
+    expect(winner).toBe("first");
+  });
+
+  it("Group.errors does not list an AggregateError made only of the group's cancellation", async () => {
+    const boom = new Error("boom");
+    const g = new Group(background());
+    g.go(async () => {
+      await sleep(background(), 1);
+      throw boom;
+    });
+    g.go((ctx) => anyOfTwo(ctx, 60_000));
+    await expect(g.wait()).rejects.toBe(boom);
+    expect(g.errors).toEqual([boom]);
+  });
+
+  it("Group.errors lists an AggregateError that holds a failure of its own beside the cancellation", async () => {
+    const boom = new Error("boom");
+    const own = new Error("own");
+    let aggregate: unknown;
+    const g = new Group(background());
+    g.go(async () => {
+      await sleep(background(), 1);
+      throw boom;
+    });
+    g.go(async (ctx) => {
+      aggregate = await Promise.any([sleep(ctx, 60_000), Promise.reject(own)]).catch((e: unknown) => e);
+      throw aggregate;
+    });
+    await expect(g.wait()).rejects.toBe(boom);
+    expect(aggregate).toBeInstanceOf(AggregateError);
+    expect(g.errors).toEqual([boom, aggregate]);
+  });
+
+  it("an empty AggregateError is a failure, not the cancellation", async () => {
+    const [parent, cancel] = withCancel(background());
+    const empty = new AggregateError([], "nothing to try");
+    const g = new Group(parent);
+    g.go(async (ctx) => {
+      await sleep(ctx, 60_000).catch(() => undefined);
+      throw empty;
+    });
+    cancel();
+    await expect(g.wait()).rejects.toBe(empty);
+    expect(g.errors).toEqual([empty]);
+  });
+
+  it("Group.errors does not list a SuppressedError of the cancellation suppressing itself, and lists one that carries a failure", async () => {
+    const boom = new Error("boom");
+    const real = new Error("disposal failed");
+    const both: Error[] = [];
+    const g = new Group(background());
+    g.go(async () => {
+      await sleep(background(), 1);
+      throw boom;
+    });
+    for (const make of [(e: unknown) => suppressedError(e, e), (e: unknown) => suppressedError(real, e)]) {
+      g.go(async (ctx) => {
+        const e = await sleep(ctx, 60_000).catch((err: unknown) => err);
+        const wrapped = make(e);
+        both.push(wrapped);
+        throw wrapped;
+      });
+    }
+    await expect(g.wait()).rejects.toBe(boom);
+    expect(g.errors).toEqual([boom, both[1]]);
+  });
+});
+
+describe("a failure after the parent's cancellation", () => {
+  it("run() rejects with a task's cleanup failure rather than the parent's cancellation that came first", async () => {
+    const [parent, cancel] = withCancel(background());
+    const p = run(parent, (ctx) => sleep(ctx, 60_000), failsInCleanup);
+    cancel();
+    const err = (await p.catch((e: unknown) => e)) as Error & { error: Error };
+    expect(err.name).toBe("SuppressedError");
+    expect(err.error.message).toBe("cleanup failed");
+    expect(errorIs(err, Canceled)).toBe(true);
+  });
+
+  it("map() rejects with a call's cleanup failure rather than the parent's cancellation that came first", async () => {
+    const [parent, cancel] = withCancel(background());
+    const p = map(parent, [0, 1], (ctx, i) => (i === 0 ? sleep(ctx, 60_000) : failsInCleanup()));
+    cancel();
+    const err = (await p.catch((e: unknown) => e)) as Error & { error: Error };
+    expect(err.name).toBe("SuppressedError");
+    expect(err.error.message).toBe("cleanup failed");
+  });
+
+  it("run() keeps the first real failure when a later task's cleanup fails too", async () => {
+    const first = new Error("first");
+    const p = run(
+      background(),
+      async () => {
+        await sleep(background(), 1);
+        throw first;
+      },
+      failsInCleanup,
+    );
+    await expect(p).rejects.toBe(first);
+  });
+});
+
+describe("Group disposal and the parent's cancellation", () => {
+  for (const settledFirst of [false, true]) {
+    it(`Group[Symbol.asyncDispose]() does not rethrow the parent's cancellation (${settledFirst ? "task rejected before" : "dispose before the task rejected"})`, async () => {
+      const [parent, cancel] = withCancel(background());
+      const g = new Group(parent);
+      let stopped: unknown;
+      g.go(async (ctx) => {
+        stopped = await sleep(ctx, 60_000).catch((e: unknown) => e);
+        throw stopped;
+      });
+      cancel();
+      if (settledFirst) await new Promise<void>((r) => setImmediate(r));
+      expect(stopped === Canceled).toBe(settledFirst);
+      await expect(g[Symbol.asyncDispose]()).resolves.toBeUndefined();
+      expect(stopped).toBe(Canceled);
+    });
+  }
+
+  it("Group[Symbol.asyncDispose]() rethrows a task's own failure that came after the parent's cancellation", async () => {
+    const [parent, cancel] = withCancel(background());
+    const g = new Group(parent);
+    g.go((ctx) => sleep(ctx, 60_000));
+    g.go(failsInCleanup);
+    cancel();
+    const err = (await g[Symbol.asyncDispose]().catch((e: unknown) => e)) as Error & { error: Error };
+    expect(err.name).toBe("SuppressedError");
+    expect(err.error.message).toBe("cleanup failed");
+  });
+});
+
+describe("Group.wait() and a task added in the same turn", () => {
+  it("Group.wait() on an empty group waits for a task started right after it is called", async () => {
+    const g = new Group(background());
+    const done = g.wait();
+    let ran = false;
+    g.go(async (ctx) => {
+      await sleep(ctx, 1);
+      ran = true;
+    });
+    await done;
+    expect(ran).toBe(true);
+  });
+});
