@@ -242,6 +242,9 @@ const MAX_INDENT = 32;
  * remaining deadline, name and — with {@link enableTrace} on — age; and under each, the tasks
  * running on it (with what a generator task waits for), the tasks queued on it (a Group's beyond its
  * limit) and the waits subscribed to it (a sleep, a lock, a channel, an afterFunc). Cancelled children have already unlinked and are not shown.
+ * A value layer shares its parent's cancellation, so its dump lists tasks and contexts derived
+ * through it alone, but the waits of every layer on that cancellation: a wait does not record
+ * which layer it was made through, since that would cost every wait a field.
  * Meant for a log line or a test failure message.
  *
  * @example

@@ -12,6 +12,7 @@ import {
   withCancel,
   withCancelCause,
   withTimeout,
+  type Context,
 } from "@tether/core";
 import { liveCounts } from "@tether/core/testing";
 import { unhandledDuring } from "./test-helpers/unhandled.js";
@@ -675,6 +676,35 @@ describe("until() and tasks with unusual promises and yields", () => {
       await expect(p).rejects.toBe(Canceled);
     });
     expect(seen).toEqual([]);
+  });
+});
+
+describe("runTask() under a foreign context that refuses a listener", () => {
+  it("yield* until() throws the refusal into the task, whose cleanup runs before runTask rejects", async () => {
+    const refused = new Error("listener refused");
+    const signal = {
+      aborted: false,
+      reason: undefined,
+      addEventListener: () => {
+        throw refused;
+      },
+      removeEventListener: () => {},
+    };
+    const foreign = { deadline: undefined, err: undefined, done: new Promise<void>(() => {}), signal, value: () => undefined };
+    const log: string[] = [];
+    const p = runTask(foreign as unknown as Context, async function* () {
+      try {
+        yield* until(new Promise<number>(() => {}));
+      } catch (e) {
+        log.push(`caught ${(e as Error).message}`);
+        throw e;
+      } finally {
+        log.push("finally");
+      }
+    });
+    await expect(p).rejects.toBe(refused);
+    expect(log).toEqual(["caught listener refused", "finally"]);
+    expect(liveCounts().tasks).toBe(0);
   });
 });
 

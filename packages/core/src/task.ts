@@ -380,7 +380,16 @@ function race(ctx: Context, u: Until, label: string): Promise<Step> {
     };
     const err = ctx.err;
     if (err !== undefined) cancelled(err);
-    else sub = subscribe(ctx, cancelled, label);
+    else {
+      try {
+        sub = subscribe(ctx, cancelled, label);
+      } catch (error) {
+        // A foreign context whose signal refuses the listener: the wait fails with what it threw,
+        // thrown into the task at its `until` like any rejection, so its cleanup runs before the
+        // driver settles, and the task is not left suspended.
+        settle({ ok: false, error });
+      }
+    }
   });
 }
 
