@@ -1,4 +1,4 @@
-import { subscribe } from "./cancel.js";
+import { subscribe, waitErr } from "./cancel.js";
 import type { Sub } from "./node.js";
 import { type Context, asContext } from "./context.js";
 import { armAfter, checkMs, disarm } from "./timer.js";
@@ -31,7 +31,7 @@ export function sleep(ctx: Context, ms: number): Promise<void> {
     state.sub = subscribe(c, (e) => {
       if (state.timer !== undefined) disarm(state.timer);
       state.timer = undefined;
-      reject(e);
+      reject(waitErr(c, e));
     }, `sleep(${ms}ms)`);
     if (ms === Infinity) return;
     armAfter(

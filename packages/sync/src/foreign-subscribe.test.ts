@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { background, type Context } from "@tether/core";
+import { background, runTask, sleep, until, withCancel, type Context } from "@tether/core";
 import { Channel, Mutex, RWMutex, Semaphore, WaitGroup, select } from "@tether/sync";
 
 /** A foreign context whose signal refuses a listener: subscribing to it throws. */
@@ -82,5 +82,68 @@ describe("a wait whose foreign context cannot be subscribed to", () => {
     wg.done();
     await wg.wait(background());
     expect(wg.count).toBe(0);
+  });
+});
+
+/**
+ * A foreign context that lends a Tether context's signal but says what its cancellation is itself:
+ * an adapter a framework might write over a request's context.
+ */
+function adapter(): { ctx: Context; cancel: () => void; own: Error } {
+  const [inner, cancel] = withCancel(background());
+  const own = new Error("request aborted");
+  const ctx: Context = {
+    deadline: undefined,
+    get err() {
+      return inner.err === undefined ? undefined : own;
+    },
+    get done() {
+      return inner.done;
+    },
+    signal: inner.signal,
+    value: (key) => inner.value(key),
+  };
+  return { ctx, cancel, own };
+}
+
+/** `primitive`, once `take` has made a wait on it block. */
+function held<P>(primitive: P, take: (p: P) => unknown): P {
+  take(primitive);
+  return primitive;
+}
+
+describe("a queued wait under a foreign context that lends a Tether context's signal", () => {
+  it.each<[string, (ctx: Context) => Promise<unknown>]>([
+    ["Mutex.lock()", (ctx) => held(new Mutex(), (mu) => mu.tryLock()).lock(ctx)],
+    ["RWMutex.rLock()", (ctx) => held(new RWMutex(), (rw) => rw.tryLock()).rLock(ctx)],
+    ["Semaphore.acquire()", (ctx) => held(new Semaphore(1), (sem) => sem.tryAcquire(1)).acquire(ctx, 1)],
+    ["WaitGroup.wait()", (ctx) => held(new WaitGroup(), (wg) => wg.add(1)).wait(ctx)],
+    ["Channel.recv()", (ctx) => new Channel<number>().recv(ctx)],
+    ["select()", (ctx) => select(ctx, [new Channel<number>().recvCase()])],
+    ["sleep()", (ctx) => sleep(ctx, 60_000)],
+    [
+      "yield* until() in a task",
+      (ctx) =>
+        runTask(ctx, async function* () {
+          yield* until(new Promise<never>(() => {}));
+        }),
+    ],
+  ])("%s rejects with that context's err, not the Tether context's", async (_name, wait) => {
+    const { ctx, cancel, own } = adapter();
+    const p = wait(ctx);
+    cancel();
+    await expect(p).rejects.toBe(own);
+  });
+
+  it("Mutex.lock() rejects with that context's err when a second waiter under it shares the cancel subscription", async () => {
+    const { ctx, cancel, own } = adapter();
+    const mu = new Mutex();
+    mu.tryLock();
+    const first = mu.lock(ctx);
+    const second = mu.lock(ctx);
+    cancel();
+    await expect(first).rejects.toBe(own);
+    await expect(second).rejects.toBe(own);
+    mu.unlock();
   });
 });

@@ -1,5 +1,5 @@
 import { Canceled, type Context } from "@tether/core";
-import { Sub, asContext, asFunction, describe, subscribeWith } from "@tether/core/internal";
+import { Sub, asContext, asFunction, describe, subscribeWith, waitErr } from "@tether/core/internal";
 import type { Channel } from "./channel.js";
 import { ChannelClosedError } from "./errors.js";
 import { DONE } from "./offer.js";
@@ -310,7 +310,7 @@ class SelectWait extends Sub {
   }
 
   override _fire(err: Error): void {
-    this._end(null, err);
+    this._end(null, waitErr(this._ctx, err));
   }
 
   /** Ends the select: withdraws every op still queued, then resolves (`err` null) or rejects. */

@@ -2,7 +2,7 @@
 // context, or one of a waiter's own. The list itself is in wait-list.ts, which imports this module;
 // this one needs only its types.
 import type { Context } from "@tether/core";
-import { type Idle, type Subscriber, linger, subscribeWith, unsubscribe } from "@tether/core/internal";
+import { type Idle, type Subscriber, linger, subscribeWith, unsubscribe, waitErr } from "@tether/core/internal";
 import type { WaitList, Waiter } from "./wait-list.js";
 
 /**
@@ -88,6 +88,7 @@ export class Shared implements Subscriber, Cover, Idle {
     // Idle: its waiters were all served, or failed already by the list's `head` in this cancel.
     let left = this._count;
     if (left === 0) return;
+    const failure = waitErr(this._ctx, err);
     // Its waiters joined after it took the slot, so they sit towards the tail: walk back from there
     // and stop at the last of them, not through a long queue of other contexts' waiters from the
     // head (one short-timeout wait behind 100,000 others cost a walk of all of them). Then fail
@@ -102,7 +103,7 @@ export class Shared implements Subscriber, Cover, Idle {
     for (let i = mine.length - 1; i >= 0; i--) {
       const w = mine[i] as Waiter;
       list.remove(w);
-      w._fail(err);
+      w._fail(failure);
     }
     if (list._grantor !== null) list._grantor._grant();
   }
@@ -114,7 +115,10 @@ class Own implements Subscriber, Cover {
   _prev: Subscriber["_prev"] = null;
   _next: Subscriber["_next"] = null;
 
-  constructor(readonly _w: Waiter) {}
+  constructor(
+    readonly _w: Waiter,
+    readonly _ctx: Context,
+  ) {}
 
   get _label(): string {
     return this._w._wlist?._labelOf(this._w._data) ?? "";
@@ -131,7 +135,7 @@ class Own implements Subscriber, Cover {
     // Already served, or failed by `_gone` earlier in the same cancel.
     if (list === null) return;
     list.remove(w);
-    w._fail(err);
+    w._fail(waitErr(this._ctx, err));
     if (list._grantor !== null) list._grantor._grant();
   }
 }
@@ -166,7 +170,7 @@ function subscribeCover(list: WaitList<Waiter>, w: Waiter, ctx: Context): void {
       linger(fresh);
     }
   } else {
-    const own = new Own(w);
+    const own = new Own(w, ctx);
     if (subscribeWith(ctx, own)) w._sub = own;
   }
 }
