@@ -35,13 +35,12 @@ export function subscribe(ctx: Context, fn: (err: Error) => void, label = "waite
 
 /**
  * What a wait under `ctx` rejects with when its cancel subscription fires with `err`: `ctx.err`.
- * They differ only for a foreign context that lends a Tether context's signal and says what its
- * cancellation is itself (an adapter whose `err` is an error of its own): the subscription follows
- * the Tether node, which fires with the node's err, but the wait was asked under the adapter. `err`
- * when the context does not say (yet), or cannot.
+ * They differ only under a foreign context that lends a Tether context's signal and says what its
+ * cancellation is itself (an adapter whose `err` is an error of its own), or a value layer over
+ * one: the subscription follows the Tether node, which fires with the node's err, but the wait was
+ * asked under the adapter. `err` when the context does not say (yet), or cannot.
  */
 export function waitErr(ctx: Context, err: Error): Error {
-  if (ctx instanceof Ctx) return err;
   try {
     const e: unknown = ctx.err;
     return e !== null && typeof e === "object" ? (e as Error) : err;

@@ -176,3 +176,109 @@ describe("Group.wait() and a task added in the same turn", () => {
     expect(ran).toBe(true);
   });
 });
+
+/**
+ * A foreign context over a Tether one, which says its cancellation is an error of its own: an
+ * adapter a framework might write over a request's context.
+ */
+function adapter(): { ctx: Context; cancel: () => void; own: Error } {
+  const [inner, cancel] = withCancel(background());
+  const own = new Error("request aborted");
+  const ctx: Context = {
+    deadline: undefined,
+    get err() {
+      return inner.err === undefined ? undefined : own;
+    },
+    get done() {
+      return inner.done;
+    },
+    signal: inner.signal,
+    value: (key) => inner.value(key),
+  };
+  return { ctx, cancel, own };
+}
+
+describe("echoes under a foreign parent that names its own cancellation", () => {
+  it("Group does not count a task's wait on the parent itself as a failure, and dispose does not rethrow it", async () => {
+    const { ctx: req, cancel } = adapter();
+    const g = new Group(req);
+    g.go(() => sleep(req, 60_000));
+    g.go((ctx) => sleep(ctx, 60_000));
+    cancel();
+    await expect(g[Symbol.asyncDispose]()).resolves.toBeUndefined();
+    expect(g.errors).toEqual([]);
+  });
+
+  it("Group.wait() rejects with the parent's own err when only its cancellation stopped the tasks", async () => {
+    const { ctx: req, cancel, own } = adapter();
+    const g = new Group(req);
+    g.go(() => sleep(req, 60_000));
+    g.go((ctx) => sleep(ctx, 60_000));
+    cancel();
+    await expect(g.wait()).rejects.toBe(own);
+  });
+
+  it("run() rejects with a task's cleanup failure under such a parent", async () => {
+    const { ctx: req, cancel } = adapter();
+    const p = run(req, () => sleep(req, 60_000), failsInCleanup);
+    cancel();
+    const err = (await p.catch((e: unknown) => e)) as Error & { error: Error };
+    expect(err.name).toBe("SuppressedError");
+    expect(err.error.message).toBe("cleanup failed");
+  });
+});
+
+describe("which errors read as the cancellation", () => {
+  /** What `Group.errors` lists when the parent's cancellation reaches a task that rejects with `make(ctx.err)`. */
+  async function listed(make: (err: unknown, why: unknown) => unknown): Promise<readonly unknown[]> {
+    const [parent, cancel] = withCancel(background());
+    const g = new Group(parent);
+    g.go(async (ctx) => {
+      const err = await sleep(ctx, 60_000).catch((e: unknown) => e);
+      throw make(err, err);
+    });
+    cancel();
+    await g.wait().catch(() => undefined);
+    return g.errors;
+  }
+
+  it("an AggregateError of a hundred cancelled calls is the cancellation, whatever its size", async () => {
+    expect(await listed((err) => new AggregateError(Array.from({ length: 100 }, () => err)))).toEqual([]);
+    expect(await listed((err) => new AggregateError(Array.from({ length: 100 }, () => new Error("call", { cause: err }))))).toEqual([]);
+  });
+
+  it("an errors array with empty slots, an aggregate with a cause of its own, and a wrapped aggregate count as failures", async () => {
+    const holes = (err: unknown): Error => Object.assign(new Error("3 writes failed"), { errors: [err, , err] });
+    const withCause = (err: unknown): Error => new AggregateError([err], "gave up", { cause: new Error("disk full") });
+    for (const make of [holes, withCause]) {
+      const errors = await listed(make);
+      expect(errors).toHaveLength(1);
+    }
+  });
+
+  it("a sibling's error that wraps an aggregate of the group's cause counts as a failure, as one that wraps the cause does", async () => {
+    const first = new Error("upstream down");
+    const g = new Group(background());
+    g.go(async () => {
+      await sleep(background(), 1);
+      throw first;
+    });
+    const wrapsCause = new Error("A", { cause: first });
+    const wrapsAggregate = new Error("B", { cause: new AggregateError([first]) });
+    for (const e of [wrapsCause, wrapsAggregate]) {
+      g.go(async (ctx) => {
+        await sleep(ctx, 60_000).catch(() => undefined);
+        throw e;
+      });
+    }
+    await expect(g.wait()).rejects.toBe(first);
+    expect(g.errors).toEqual([first, wrapsCause, wrapsAggregate]);
+  });
+
+  it("run() rejects with the caller's err, not the form a task's echo of it took", async () => {
+    const [parent, cancel] = withCancel(background());
+    const p = run(parent, (ctx) => anyOfTwo(ctx, 60_000), (ctx) => anyOfTwo(ctx, 60_000));
+    cancel();
+    await expect(p).rejects.toBe(Canceled);
+  });
+});

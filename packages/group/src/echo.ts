@@ -1,32 +1,40 @@
 import { type Context, cause } from "@tether/core";
 
-/**
- * How many parts of an error an echo is looked for in: `.cause` links and the members of
- * aggregates, far past any real wrapping, short of a cycle or a getter that makes a new error at
- * every read.
- */
-const PARTS = 64;
+/** How deep an echo is looked for, through `.cause` links and nested aggregates: far past any real wrapping, short of a cycle. */
+const DEPTH = 16;
+
+/** How many parts of an error are read at most: what ends a getter that makes new parts at every read. */
+const PARTS = 100_000;
 
 /**
- * Whether `error` is the cancellation of `ctx` coming back: the cause itself, as a fetch-style API
- * rejects with it, or `ctx.err`, itself or wrapped by the task in errors of its own through
- * `.cause` (`throw new Error("step failed", { cause: e })`), or an aggregate of nothing but such
- * echoes: the `AggregateError` of a `Promise.any` whose every call was cancelled, or the
- * `SuppressedError` of an `await using` whose body and disposal both ended with the cancellation.
+ * Whether `error` is the cancellation of `ctx`, a child of `parent`, coming back: the cause itself,
+ * as a fetch-style API rejects with it; `ctx.err`, or `parent.err` (a foreign parent may say its
+ * cancellation is an error of its own, and a task may wait on the parent directly), each itself or
+ * wrapped by the task in errors of its own through `.cause` (`throw new Error("step failed", {
+ * cause: e })`); or an aggregate of nothing but such echoes: the `AggregateError` of a
+ * `Promise.any` whose every call was cancelled, or the `SuppressedError` of an `await using` whose
+ * body and disposal both ended with the cancellation.
  *
- * The cause is matched only as it is (alone or as a member of such an aggregate), or inside the
- * `AbortError` that Node's signal-aware APIs reject with (`{ name: "AbortError", cause:
- * signal.reason }`): a group's cause is usually its first failure, and a sibling's own error may
- * well wrap the same upstream failure without being an echo. A `SuppressedError` with any other
- * part is a failure: the one a task's cleanup failure is reported in also carries the cancellation,
- * and that failure must count. False while `ctx` is not cancelled, so call it as the error arrives.
- * It never throws: an error whose parts cannot be read (a throwing getter, a revoked Proxy) is the
- * task's own failure.
+ * The cause is matched only as it is (alone, or as a member of such an aggregate that is itself
+ * the task's error), or inside the `AbortError` that Node's signal-aware APIs reject with (`{ name:
+ * "AbortError", cause: signal.reason }`): a group's cause is usually its first failure, and a
+ * sibling's own error may well wrap the same upstream failure without being an echo. An aggregate
+ * with any other part is a failure: the `SuppressedError` a task's cleanup failure is reported in
+ * also carries the cancellation, and that failure must count; so must an empty `AggregateError`.
+ * False while `ctx` is not cancelled, so call it as the error arrives. It never throws: an error
+ * whose parts cannot be read (a throwing getter, a revoked Proxy) is the task's own failure.
  *
  * @internal
  */
-export function isEcho(error: unknown, ctx: Context): boolean {
-  return echoOf(error, ctx, true);
+export function isEcho(error: unknown, ctx: Context, parent: Context): boolean {
+  try {
+    const err = ctx.err;
+    if (err === undefined) return false;
+    return new EchoTest([err, errOf(parent) ?? err], cause(ctx), true).test(error, true, DEPTH);
+  } catch {
+    // What cannot be inspected is not recognisably the cancellation.
+    return false;
+  }
 }
 
 /**
@@ -38,17 +46,22 @@ export function isEcho(error: unknown, ctx: Context): boolean {
  * @internal
  */
 export function isBareEcho(error: unknown, ctx: Context): boolean {
-  return echoOf(error, ctx, false);
-}
-
-function echoOf(error: unknown, ctx: Context, wrapped: boolean): boolean {
   try {
     const err = ctx.err;
     if (err === undefined) return false;
-    return new EchoTest(err, cause(ctx), wrapped).test(error, true);
+    return new EchoTest([err, err], cause(ctx), false).test(error, true, DEPTH);
   } catch {
-    // What cannot be inspected is not recognisably the cancellation.
     return false;
+  }
+}
+
+/** `ctx.err` if it reads as an error object, else undefined: never throws. */
+export function errOf(ctx: Context): Error | undefined {
+  try {
+    const e: unknown = ctx.err;
+    return e !== null && typeof e === "object" ? (e as Error) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -57,35 +70,47 @@ class EchoTest {
   #left = PARTS;
 
   constructor(
-    private readonly _err: Error,
+    /** The cancellation as the task's context says it, and as its parent does. */
+    private readonly _errs: readonly [unknown, unknown],
     private readonly _why: unknown,
     /** Whether a `.cause` chain down to the cancellation counts, or only the cancellation itself. */
     private readonly _wrapped: boolean,
   ) {}
 
-  /** `whole`: `e` is the task's failure itself or an aggregate's member, not a link of a `.cause` chain. */
-  test(e: unknown, whole: boolean): boolean {
-    for (;;) {
+  /**
+   * Whether `e` is an echo. `whole`: `e` is the task's error itself, or a member of an aggregate
+   * that is, rather than something a `.cause` link reached. `depth`: links and nestings left.
+   */
+  test(e: unknown, whole: boolean, depth: number): boolean {
+    for (; depth > 0; depth--) {
       if (--this.#left < 0) return false;
-      if (e === this._err || (whole && e === this._why) || isAbortOf(e, this._why)) return true;
+      if (e === this._errs[0] || e === this._errs[1] || (whole && e === this._why) || isAbortOf(e, this._why)) return true;
       if (!(e instanceof Error)) return false;
       const parts = partsOf(e);
-      if (parts !== null) return parts.length > 0 && parts.every((p) => this.test(p, true));
+      if (parts !== null) {
+        if (parts.length === 0) return false;
+        // An indexed loop, not `every`, which skips holes: a slot with nothing in it is no echo.
+        for (let i = 0; i < parts.length; i++) if (!this.test(parts[i], whole, depth - 1)) return false;
+        // An aggregate's own cause, if it has one, is a link like any other: it must be an echo too.
+        const why = e.cause;
+        return why === undefined || this.test(why, false, depth - 1);
+      }
       if (!this._wrapped) return false;
       e = e.cause;
       whole = false;
     }
+    return false;
   }
 }
 
 /**
- * The parts of an aggregate error, read as `errorIs` reads them: an `AggregateError`'s `errors`,
+ * The members of an aggregate error, read as `errorIs` reads them: an `AggregateError`'s `errors`,
  * a `SuppressedError`'s `error` and `suppressed`; null for any other error.
  */
 function partsOf(e: Error): readonly unknown[] | null {
   const o = e as { errors?: unknown; error?: unknown; suppressed?: unknown };
   const errors = o.errors;
-  if (Array.isArray(errors)) return errors;
+  if (Array.isArray(errors)) return errors as unknown[];
   if ("suppressed" in o && "error" in o) return [o.error, o.suppressed];
   return null;
 }

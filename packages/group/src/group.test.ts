@@ -212,7 +212,7 @@ describe("Group", () => {
     expect(g.errors.map((e) => (e as Error).message)).toEqual(["db down", "report query failed"]);
   });
 
-  it("Group under a parent cancelled with a null cause does not count fetch-style echoes of it as failures", async () => {
+  it("Group under a parent cancelled with a null cause does not count fetch-style echoes of it as failures, and wait() rejects with the parent's err", async () => {
     const fetchLike = (c: Context): Promise<string> =>
       new Promise((_, reject) => c.signal.addEventListener("abort", () => reject(c.signal.reason), { once: true }));
     const [ctx, cancel] = withCancelCause(background());
@@ -221,7 +221,7 @@ describe("Group", () => {
     g.go(fetchLike);
     await new Promise((r) => setTimeout(r, 1));
     cancel(null);
-    await expect(g.wait()).rejects.toBe(null);
+    await expect(g.wait()).rejects.toBe(Canceled);
     expect(g.errors).toEqual([]);
   });
 

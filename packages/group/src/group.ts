@@ -1,7 +1,7 @@
 import { type Context, type Task, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
 import { asContext, asFunction, describe, functionName, reportQueued, startTask } from "@tether/core/internal";
-import { isEcho } from "./echo.js";
+import { errOf, isEcho } from "./echo.js";
 
 /**
  * GroupOptions are the options of {@link Group}.
@@ -114,6 +114,7 @@ function taskName(options: GoOptions | undefined, fn: string): string | undefine
 export class Group implements AsyncDisposable {
   /** The group's context: pass it to everything the tasks start. */
   readonly ctx: Context;
+  readonly #parent: Context;
   readonly #cancel: (cause?: unknown) => void;
   readonly #limit: number;
   readonly #failFast: boolean;
@@ -150,6 +151,7 @@ export class Group implements AsyncDisposable {
     const ff = options.failFast === undefined ? true : options.failFast;
     if (typeof ff !== "boolean") throw new TypeError(`Group: failFast must be a boolean, received ${describe(ff)}`);
     this.#failFast = ff;
+    this.#parent = p;
     [this.ctx, this.#cancel] = withCancelCause(p);
     if (options.name !== undefined) nameContext(this.ctx, options.name);
   }
@@ -167,8 +169,9 @@ export class Group implements AsyncDisposable {
 
   /**
    * go starts `task` now, or queues it while `limit` tasks run. On a group whose context is
-   * already cancelled it starts nothing; if no failure was recorded yet, the cancellation becomes
-   * the group's error, so `wait()` reports that the task did not run.
+   * already cancelled it starts nothing. If the parent cancelled it, `wait()` then rejects with the
+   * parent's cancellation (unless a task failed), so it reports that the task did not run; that
+   * is not a failure, and disposing does not rethrow it.
    *
    * @example
    * ```ts
@@ -188,7 +191,7 @@ export class Group implements AsyncDisposable {
     const err = this.ctx.err;
     if (err !== undefined) {
       // While the group is being disposed, new tasks are simply not started: that is the point.
-      if (!this.#ending) this.#stop(err);
+      if (!this.#ending) this.#stop();
       return;
     }
     if (this.#active < this.#limit) this.#start(task, name);
@@ -220,8 +223,9 @@ export class Group implements AsyncDisposable {
 
   /**
    * wait settles once every task has settled, cleanup included, then cancels `ctx` (its cause is
-   * the first failure, or `Canceled`). It rejects with the first failure. Tasks added while it
-   * waits are waited for too. After it returns the group is over: `go()` throws
+   * the first failure, or `Canceled`). It rejects with the first failure: a task's own, not its
+   * echo of the cancellation (see {@link Group}); if the parent's cancellation stopped a task and
+   * no task failed, with the parent's `err`. Tasks added while it waits are waited for too. After it returns the group is over: `go()` throws
    * {@link GroupEndedError}; calling `wait()` again settles the same way at once.
    *
    * @example The first failure, after every task has settled
@@ -301,10 +305,10 @@ export class Group implements AsyncDisposable {
         // group is ending, such a cancellation came from the parent (or from the first failure,
         // which it does not replace); a task's own failure after it, its cleanup's, still counts
         // as the first failure.
-        if (!isEcho(error, this.ctx)) {
+        if (!isEcho(error, this.ctx, this.#parent)) {
           this.#errors.push(error);
           if (this.#first === undefined) this.#fail(error);
-        } else if (!this.#ending) this.#stop(error);
+        } else if (!this.#ending) this.#stop();
         this.#settled();
       },
     );
@@ -315,9 +319,12 @@ export class Group implements AsyncDisposable {
     if (this.#failFast) this.#cancel(error);
   }
 
-  /** Records the parent's cancellation as what stopped a task (see `#stopped`), once. */
-  #stop(error: unknown): void {
-    this.#stopped ??= { error };
+  /**
+   * Records the parent's cancellation as what stopped a task (see `#stopped`), once: the parent's
+   * `err`, whatever form the task's echo of it took (wrapped, an aggregate, the cause).
+   */
+  #stop(): void {
+    this.#stopped ??= { error: errOf(this.#parent) ?? this.ctx.err };
   }
 
   #settled(): void {
@@ -327,7 +334,7 @@ export class Group implements AsyncDisposable {
       if (err !== undefined) {
         // Queued tasks never start once the group is cancelled; unless the group did that
         // itself, wait() rejects, so it cannot report dropped work as success.
-        if (!this.#ending) this.#stop(err);
+        if (!this.#ending) this.#stop();
         this.#queue = [];
         this.#head = 0;
         break;

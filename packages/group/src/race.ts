@@ -86,8 +86,8 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
             if (isBareEcho(error, c)) echoes++;
             const rec = records[i];
             if (rec !== undefined) {
-              if (rec.cleanupFailed && cleanupFailure === undefined && !isEcho(error, child)) cleanupFailure = { error };
-            } else if (winner !== undefined && !isEcho(error, child)) late.push({ i, error });
+              if (rec.cleanupFailed && cleanupFailure === undefined && !isEcho(error, child, c)) cleanupFailure = { error };
+            } else if (winner !== undefined && !isEcho(error, child, c)) late.push({ i, error });
             if (--left === 0) resolve();
           },
         );

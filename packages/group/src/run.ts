@@ -1,6 +1,6 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
 import { asContext, asFunction, watchTask } from "@tether/core/internal";
-import { isEcho } from "./echo.js";
+import { errOf, isEcho } from "./echo.js";
 
 /**
  * RunResults is the tuple of results `run` resolves with, one per task, in order.
@@ -18,7 +18,10 @@ export type RunResults<T extends readonly Task<unknown>[]> = { -readonly [K in k
 /**
  * run starts every task under a child of `ctx` and resolves with their results as a typed tuple,
  * in order. The first failure cancels the siblings (with that error as the cause) and is what run
- * rejects with — but only after every task has settled, generator cleanup included. On a cancelled
+ * rejects with — but only after every task has settled, generator cleanup included. A task's echo
+ * of the cancellation (`ctx.err`, wrapped or in an aggregate of nothing else) is not a failure:
+ * if the caller's cancellation stopped the tasks, run rejects with `ctx.err`, unless one of them
+ * then failed on its own (its cleanup threw), which it rejects with instead. On a cancelled
  * context run rejects with `ctx.err` and calls no task; `run(ctx)` resolves with `[]`. The child
  * context is cancelled when run settles.
  *
@@ -59,7 +62,7 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
           (error: unknown) => {
             // The first failure wins, but the parent's cancellation coming back is not a failure:
             // a task's own failure after it (its cleanup's) takes its place.
-            const echo = isEcho(error, child);
+            const echo = isEcho(error, child, c);
             if (failure === undefined || (stopped && !echo)) {
               stopped = echo;
               failure = { error };
@@ -73,6 +76,7 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
   } finally {
     cancel();
   }
-  if (failure !== undefined) throw failure.error;
+  // Stopped only by the caller's cancellation: reject with its err, whatever form its echo took.
+  if (failure !== undefined) throw stopped ? (errOf(c) ?? failure.error) : failure.error;
   return results as RunResults<T>;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { background, runTask, sleep, until, withCancel, type Context } from "@tether/core";
+import { background, createKey, runTask, sleep, until, withCancel, withValue, type Context } from "@tether/core";
 import { Channel, Mutex, RWMutex, Semaphore, WaitGroup, select } from "@tether/sync";
 
 /** A foreign context whose signal refuses a listener: subscribing to it throws. */
@@ -133,6 +133,20 @@ describe("a queued wait under a foreign context that lends a Tether context's si
     const p = wait(ctx);
     cancel();
     await expect(p).rejects.toBe(own);
+  });
+
+  it("Mutex.lock() and sleep() under a value layer over that context reject with the layer's err, which is that context's", async () => {
+    const { ctx, cancel, own } = adapter();
+    const layer = withValue(ctx, createKey<number>("attempt"), 1);
+    const mu = new Mutex();
+    mu.tryLock();
+    const lock = mu.lock(layer);
+    const nap = sleep(layer, 60_000);
+    cancel();
+    expect(layer.err).toBe(own);
+    await expect(lock).rejects.toBe(own);
+    await expect(nap).rejects.toBe(own);
+    mu.unlock();
   });
 
   it("Mutex.lock() rejects with that context's err when a second waiter under it shares the cancel subscription", async () => {
