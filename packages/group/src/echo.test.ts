@@ -1,5 +1,6 @@
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { Canceled, background, errorIs, sleep, withCancel, type Context } from "@tether/core";
+import { Canceled, background, errorIs, sleep, withCancel, withCancelCause, type Context } from "@tether/core";
 import { Group, map, race, run } from "@tether/group";
 
 /** What a nursery's `await using` leaves when its body and its disposal both end with the cancellation. */
@@ -280,5 +281,69 @@ describe("which errors read as the cancellation", () => {
     const p = run(parent, (ctx) => anyOfTwo(ctx, 60_000), (ctx) => anyOfTwo(ctx, 60_000));
     cancel();
     await expect(p).rejects.toBe(Canceled);
+  });
+});
+
+describe("echoes of a parent cancelled with a cause", () => {
+  /** Rejects with the signal's reason once ctx is cancelled, as fetch() does, wrapped in the task's own error. */
+  const wrappedFetch = (ctx: Context): Promise<never> =>
+    new Promise<never>((_, reject) => {
+      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+    }).catch((e: unknown) => {
+      throw new Error("GET /user failed", { cause: e });
+    });
+
+  it("a fetch-style rejection wrapped in the task's own error is the parent's cancellation, in run, Group and race alike", async () => {
+    const why = new Error("client went away");
+    const [p1, cancel1] = withCancelCause(background());
+    const ran = run(p1, wrappedFetch, wrappedFetch);
+    cancel1(why);
+    await expect(ran).rejects.toBe(Canceled);
+
+    const [p2, cancel2] = withCancelCause(background());
+    const g = new Group(p2);
+    g.go(wrappedFetch);
+    cancel2(why);
+    await expect(g[Symbol.asyncDispose]()).resolves.toBeUndefined();
+    expect(g.errors).toEqual([]);
+
+    const [p3, cancel3] = withCancelCause(background());
+    const raced = race(p3, wrappedFetch, wrappedFetch);
+    cancel3(why);
+    await expect(raced).rejects.toBe(Canceled);
+  });
+
+  it("race() under a foreign parent cancelled with a cause rejects with the parent's err, as run() does", async () => {
+    const [inner, cancel] = withCancelCause(background());
+    const own = new Error("request aborted");
+    const parent: Context = {
+      deadline: undefined,
+      get err() {
+        return inner.err === undefined ? undefined : own;
+      },
+      get done() {
+        return inner.done;
+      },
+      signal: inner.signal,
+      value: (key) => inner.value(key),
+    };
+    const raced = race(parent, (ctx) => sleep(ctx, 60_000), (ctx) => sleep(ctx, 60_000));
+    const ran = run(parent, (ctx) => sleep(ctx, 60_000), (ctx) => sleep(ctx, 60_000));
+    cancel(new Error("client went away"));
+    await expect(raced).rejects.toBe(own);
+    await expect(ran).rejects.toBe(own);
+  });
+
+  it("an error made in another realm that wraps the cancellation is an echo too", async () => {
+    const foreignWrap = runInNewContext("(cause) => new Error('step failed', { cause })") as (cause: unknown) => unknown;
+    const [parent, cancel] = withCancel(background());
+    const g = new Group(parent);
+    g.go(async (ctx) => {
+      const e = await sleep(ctx, 60_000).catch((err: unknown) => err);
+      throw foreignWrap(e);
+    });
+    cancel();
+    await expect(g.wait()).rejects.toBe(Canceled);
+    expect(g.errors).toEqual([]);
   });
 });

@@ -15,10 +15,12 @@ const PARTS = 100_000;
  * `Promise.any` whose every call was cancelled, or the `SuppressedError` of an `await using` whose
  * body and disposal both ended with the cancellation.
  *
- * The cause is matched only as it is (alone, or as a member of such an aggregate that is itself
- * the task's error), or inside the `AbortError` that Node's signal-aware APIs reject with (`{ name:
- * "AbortError", cause: signal.reason }`): a group's cause is usually its first failure, and a
- * sibling's own error may well wrap the same upstream failure without being an echo. An aggregate
+ * A cause the group gave itself is matched only as it is (alone, or as a member of such an
+ * aggregate that is itself the task's error), or inside the `AbortError` that Node's signal-aware
+ * APIs reject with (`{ name: "AbortError", cause: signal.reason }`): it is the group's first
+ * failure, and a sibling's own error may well wrap the same upstream failure without being an
+ * echo. A cause the parent's cancellation brought is matched wrapped too. Errors of another realm
+ * are read as this realm's are. An aggregate
  * with any other part is a failure: the `SuppressedError` a task's cleanup failure is reported in
  * also carries the cancellation, and that failure must count; so must an empty `AggregateError`.
  * False while `ctx` is not cancelled, so call it as the error arrives. It never throws: an error
@@ -30,7 +32,12 @@ export function isEcho(error: unknown, ctx: Context, parent: Context): boolean {
   try {
     const err = ctx.err;
     if (err === undefined) return false;
-    return new EchoTest([err, errOf(parent) ?? err], cause(ctx), true).test(error, true, DEPTH);
+    const why = cause(ctx);
+    // A cause the parent's cancellation brought, not one the group gave itself (its first failure,
+    // which a sibling's own error may wrap): matched wrapped too, as `fetch` rejects with it and
+    // the task wraps that in an error of its own.
+    const fromParent = why !== undefined && causeOf(parent) === why;
+    return new EchoTest([err, errOf(parent) ?? err], why, true, fromParent).test(error, true, DEPTH);
   } catch {
     // What cannot be inspected is not recognisably the cancellation.
     return false;
@@ -38,18 +45,24 @@ export function isEcho(error: unknown, ctx: Context, parent: Context): boolean {
 }
 
 /**
- * Whether `error` is exactly the cancellation of `ctx`, `ctx.err` or its cause, unwrapped (or an
- * aggregate of nothing else, as {@link isEcho} reads one): what `race` asks before it reports the
- * caller's cancellation in place of every task's failure, where an error that merely wraps a
- * sentinel might be a task's own (its attempt's DeadlineExceeded) and must not be lost.
+ * Whether `error` is exactly the cancellation of `ctx` (race's caller's context, `child` its own):
+ * `ctx.err`, `child.err` or the cause, unwrapped (or an aggregate of nothing else, as
+ * {@link isEcho} reads one), or a cause of the caller's own wrapped: what `race` asks before it
+ * reports the caller's cancellation in place of every task's failure, where an error that merely
+ * wraps a sentinel might be a task's own (its attempt's DeadlineExceeded) and must not be lost.
  *
  * @internal
  */
-export function isBareEcho(error: unknown, ctx: Context): boolean {
+export function isBareEcho(error: unknown, ctx: Context, child: Context): boolean {
   try {
     const err = ctx.err;
     if (err === undefined) return false;
-    return new EchoTest([err, err], cause(ctx), false).test(error, true, DEPTH);
+    // `child`'s err too: under a foreign parent that names its cancellation with an error of its
+    // own, the tasks' waits on their own context reject with the child's. A cause of the caller's
+    // own, not a sentinel, is matched wrapped too (a fetch rejection in the task's own error): no
+    // attempt of the task's own times out with it.
+    const why = cause(ctx);
+    return new EchoTest([err, errOf(child) ?? err], why, false, why !== err).test(error, true, DEPTH);
   } catch {
     return false;
   }
@@ -65,6 +78,15 @@ export function errOf(ctx: Context): Error | undefined {
   }
 }
 
+/** `cause(ctx)`, or undefined if it cannot be read. */
+function causeOf(ctx: Context): unknown {
+  try {
+    return cause(ctx);
+  } catch {
+    return undefined;
+  }
+}
+
 /** One question "is this nothing but the cancellation?", with its budget of parts to read. */
 class EchoTest {
   #left = PARTS;
@@ -73,8 +95,10 @@ class EchoTest {
     /** The cancellation as the task's context says it, and as its parent does. */
     private readonly _errs: readonly [unknown, unknown],
     private readonly _why: unknown,
-    /** Whether a `.cause` chain down to the cancellation counts, or only the cancellation itself. */
+    /** Whether the cancellation's err counts wrapped in a `.cause` chain, or only as the error itself. */
     private readonly _wrapped: boolean,
+    /** Whether the cause counts wrapped too, or only as the error itself (or an aggregate's member). */
+    private readonly _whyWrapped: boolean,
   ) {}
 
   /**
@@ -84,19 +108,25 @@ class EchoTest {
   test(e: unknown, whole: boolean, depth: number): boolean {
     for (; depth > 0; depth--) {
       if (--this.#left < 0) return false;
-      if (e === this._errs[0] || e === this._errs[1] || (whole && e === this._why) || isAbortOf(e, this._why)) return true;
-      if (!(e instanceof Error)) return false;
+      const errHere = whole || this._wrapped;
+      const whyHere = whole || this._whyWrapped;
+      if (errHere && (e === this._errs[0] || e === this._errs[1])) return true;
+      if (whyHere && e === this._why) return true;
+      if ((errHere || whyHere) && isAbortOf(e, this._why)) return true;
+      // Any object, not only `instanceof Error`: an error made in another realm (a vm context, a
+      // test runner's sandbox) wraps the same way.
+      if (e === null || typeof e !== "object") return false;
       const parts = partsOf(e);
       if (parts !== null) {
         if (parts.length === 0) return false;
         // An indexed loop, not `every`, which skips holes: a slot with nothing in it is no echo.
         for (let i = 0; i < parts.length; i++) if (!this.test(parts[i], whole, depth - 1)) return false;
         // An aggregate's own cause, if it has one, is a link like any other: it must be an echo too.
-        const why = e.cause;
+        const why = (e as { cause?: unknown }).cause;
         return why === undefined || this.test(why, false, depth - 1);
       }
-      if (!this._wrapped) return false;
-      e = e.cause;
+      if (!this._wrapped && !this._whyWrapped) return false;
+      e = (e as { cause?: unknown }).cause;
       whole = false;
     }
     return false;
@@ -107,7 +137,7 @@ class EchoTest {
  * The members of an aggregate error, read as `errorIs` reads them: an `AggregateError`'s `errors`,
  * a `SuppressedError`'s `error` and `suppressed`; null for any other error.
  */
-function partsOf(e: Error): readonly unknown[] | null {
+function partsOf(e: object): readonly unknown[] | null {
   const o = e as { errors?: unknown; error?: unknown; suppressed?: unknown };
   const errors = o.errors;
   if (Array.isArray(errors)) return errors as unknown[];
@@ -121,5 +151,7 @@ function partsOf(e: Error): readonly unknown[] | null {
  * with `why`: the cancellation itself, however unwrapped it otherwise is.
  */
 function isAbortOf(error: unknown, why: unknown): boolean {
-  return error instanceof Error && error.name === "AbortError" && error.cause === why;
+  if (error === null || typeof error !== "object") return false;
+  const e = error as { name?: unknown; cause?: unknown };
+  return e.name === "AbortError" && e.cause === why;
 }

@@ -83,7 +83,7 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
           (error: unknown) => {
             watched[i] = undefined;
             errors[i] = error;
-            if (isBareEcho(error, c)) echoes++;
+            if (isBareEcho(error, c, child)) echoes++;
             const rec = records[i];
             if (rec !== undefined) {
               if (rec.cleanupFailed && cleanupFailure === undefined && !isEcho(error, child, c)) cleanupFailure = { error };
