@@ -34,6 +34,14 @@ export function subscribe(ctx: Context, fn: (err: Error) => void, label = "waite
 }
 
 /**
+ * Whether `ctx` is a Tether context that nothing can ever cancel (`background()`, a value layer or
+ * a `withoutCancel` over one): a wait under it needs no cancel subscription, so need not make one.
+ */
+export function neverCancelled(ctx: Context): boolean {
+  return ctx instanceof Ctx && ctx._src === null;
+}
+
+/**
  * What a wait under `ctx` rejects with when its cancel subscription fires with `err`: `ctx.err`.
  * They differ only under a foreign context that lends a Tether context's signal and says what its
  * cancellation is itself (an adapter whose `err` is an error of its own), or a value layer over

@@ -1,7 +1,7 @@
 // The wait queue that every primitive parks on, and its helpers: internal to @tether/sync, which
 // exports none of it from its entry point.
 import { Canceled, type Context } from "@tether/core";
-import { live } from "@tether/core/internal";
+import { live, neverCancelled } from "@tether/core/internal";
 import { type Cover, type Shared, cover } from "./wait-cancel.js";
 
 /**
@@ -268,7 +268,8 @@ export function settle<T>(list: WaitList<Waiter>, w: Settling, ctx: Context): Pr
   if (sub !== null && sub._ctx === ctx) {
     sub._count++;
     w._sub = sub;
-  } else {
+  } else if (!neverCancelled(ctx)) {
+    // Under `background()` there is nothing to subscribe to: no subscription object is made.
     const failed = cover(list, w, ctx);
     if (failed !== null) return Promise.reject(failed.error);
   }
