@@ -347,3 +347,53 @@ describe("echoes of a parent cancelled with a cause", () => {
     expect(g.errors).toEqual([]);
   });
 });
+
+describe("a group's failure as a nested group's cause", () => {
+  it("a task's own failure that wraps the outer group's first failure counts the same, run directly, in run() or in race()", async () => {
+    const notFound = new Error("not found");
+    const lookup = async (): Promise<never> => {
+      await sleep(background(), 5);
+      throw new Error("lookup user 7", { cause: notFound });
+    };
+    const nestings: Array<(task: () => Promise<never>) => (ctx: Context) => Promise<unknown>> = [
+      (task) => task,
+      (task) => (ctx) => run(ctx, task),
+      (task) => (ctx) => race(ctx, task),
+    ];
+    for (const nest of nestings) {
+      const g = new Group(background());
+      g.go(async () => {
+        throw notFound;
+      });
+      g.go(nest(lookup));
+      await expect(g.wait()).rejects.toBe(notFound);
+      expect(g.errors).toHaveLength(2);
+      expect(g.errors[0]).toBe(notFound);
+    }
+  });
+
+  it("an inner group lists a sibling's failure that wraps its own first failure, also when the outer group fails with the same error", async () => {
+    const notFound = new Error("not found");
+    const own = new Error("B: user 7", { cause: notFound });
+    let inner: Group | undefined;
+    const outer = new Group(background());
+    outer.go(async (ctx) => {
+      inner = new Group(ctx);
+      inner.go(async () => {
+        throw notFound;
+      });
+      inner.go(async (ictx) => {
+        await sleep(ictx, 60_000).catch(() => undefined);
+        await sleep(background(), 5);
+        throw own;
+      });
+      await inner.wait();
+    });
+    outer.go(async () => {
+      await sleep(background(), 1);
+      throw notFound;
+    });
+    await expect(outer.wait()).rejects.toBe(notFound);
+    expect(inner?.errors).toEqual([notFound, own]);
+  });
+});

@@ -33,10 +33,9 @@ export function isEcho(error: unknown, ctx: Context, parent: Context): boolean {
     const err = ctx.err;
     if (err === undefined) return false;
     const why = cause(ctx);
-    // A cause the parent's cancellation brought, not one the group gave itself (its first failure,
-    // which a sibling's own error may wrap): matched wrapped too, as `fetch` rejects with it and
-    // the task wraps that in an error of its own.
-    const fromParent = why !== undefined && causeOf(parent) === why;
+    // A cause the parent's cancellation brought, not one the group gave itself: matched wrapped
+    // too, as `fetch` rejects with it and the task wraps that in an error of its own.
+    const fromParent = isReason(why) && causeOf(parent) === why;
     return new EchoTest([err, errOf(parent) ?? err], why, true, fromParent).test(error, true, DEPTH);
   } catch {
     // What cannot be inspected is not recognisably the cancellation.
@@ -62,10 +61,29 @@ export function isBareEcho(error: unknown, ctx: Context, child: Context): boolea
     // own, not a sentinel, is matched wrapped too (a fetch rejection in the task's own error): no
     // attempt of the task's own times out with it.
     const why = cause(ctx);
-    return new EchoTest([err, errOf(child) ?? err], why, false, why !== err).test(error, true, DEPTH);
+    return new EchoTest([err, errOf(child) ?? err], why, false, why !== err && isReason(why)).test(error, true, DEPTH);
   } catch {
     return false;
   }
+}
+
+/**
+ * The failures that a group, `run` or `map` cancelled its context with, as the siblings' cause.
+ * Such a cause, reaching a nested group as its parent's, is still a task's failure, which a
+ * sibling's own error may wrap (a Go-style sentinel, a memoised rejection shared by two tasks), not
+ * a cancellation reason; only a reason that code gave a cancel (`withCancelCause`, a timeout's
+ * cause, an aborted request's signal) is matched wrapped. A weak set: it holds no failure alive.
+ */
+const failures = new WeakSet<object>();
+
+/** Records `error` as a failure that cancelled a group's context (see {@link failures}). */
+export function markFailure(error: unknown): void {
+  if (error !== null && (typeof error === "object" || typeof error === "function")) failures.add(error);
+}
+
+/** Whether `why`, a context's cause, may be matched wrapped: an object no group failed with. */
+function isReason(why: unknown): boolean {
+  return why !== null && (typeof why === "object" || typeof why === "function") && !failures.has(why);
 }
 
 /** `ctx.err` if it reads as an error object, else undefined: never throws. */

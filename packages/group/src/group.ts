@@ -1,7 +1,7 @@
 import { type Context, type Task, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
 import { asContext, asFunction, describe, functionName, reportQueued, startTask } from "@tether/core/internal";
-import { errOf, isEcho } from "./echo.js";
+import { errOf, isEcho, markFailure } from "./echo.js";
 
 /**
  * GroupOptions are the options of {@link Group}.
@@ -316,7 +316,10 @@ export class Group implements AsyncDisposable {
 
   #fail(error: unknown): void {
     this.#first = { error };
-    if (this.#failFast) this.#cancel(error);
+    if (this.#failFast) {
+      markFailure(error);
+      this.#cancel(error);
+    }
   }
 
   /**

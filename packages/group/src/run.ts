@@ -1,6 +1,6 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
 import { asContext, asFunction, watchTask } from "@tether/core/internal";
-import { errOf, isEcho } from "./echo.js";
+import { errOf, isEcho, markFailure } from "./echo.js";
 
 /**
  * RunResults is the tuple of results `run` resolves with, one per task, in order.
@@ -66,6 +66,7 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
             if (failure === undefined || (stopped && !echo)) {
               stopped = echo;
               failure = { error };
+              if (!echo) markFailure(error);
               cancel(error);
             }
             if (--left === 0) resolve();
