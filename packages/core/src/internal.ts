@@ -12,5 +12,5 @@ export { suppressed } from "./suppressed.js";
 export { live } from "./counters.js";
 export { type Idle, linger, sweepIdle } from "./linger.js";
 export { checkMs } from "./timer.js";
-export { type TaskRecord, isGeneratorFunction, startTask, watchTask } from "./task.js";
+export { type TaskRecord, asTask, isGeneratorFunction, startTask, watchTask } from "./task.js";
 export { reportQueued } from "./debug.js";

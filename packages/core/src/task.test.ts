@@ -62,14 +62,14 @@ describe("runTask() with generator tasks", () => {
     };
     const err = await runTask(background(), task).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TypeError);
-    expect((err as Error).message).toMatch(/^task must be a plain, async or async generator function, .*synchronous generator.*`async function\*`/);
+    expect((err as Error).message).toMatch(/^runTask: task must be a plain, async or async generator function, but it is a function\*.*`async function\*`/);
     expect(ran).toBe(false);
     expect(liveCounts().tasks).toBe(0);
   });
 
   it("runTask() rejects a function* made in another realm too", async () => {
     const foreign = runInNewContext("(function* () { yield; return 1; })") as () => Generator<undefined, number>;
-    await expect(runTask(background(), foreign)).rejects.toThrow(/synchronous generator/);
+    await expect(runTask(background(), foreign)).rejects.toThrow(/^runTask: task .* it is a function\*/);
   });
 
   it("runTask() passes through a generator or iterator that a plain function returns as its value", async () => {

@@ -406,6 +406,9 @@ function isIterator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> 
 
 /** The prototype of every `function*` of this realm. */
 const generatorFunctionProto: unknown = Object.getPrototypeOf(function* () {});
+/** The prototypes of this realm's other functions: a task is one of these, and needs no closer look. */
+const asyncFunctionProto: unknown = Object.getPrototypeOf(async () => {});
+const asyncGeneratorFunctionProto: unknown = Object.getPrototypeOf(async function* () {});
 
 /**
  * @internal Whether `task` is a `function*`: its result, a generator whose body has not run, would be taken
@@ -413,8 +416,29 @@ const generatorFunctionProto: unknown = Object.getPrototypeOf(function* () {});
  * generator as its value is not one, and its value passes through.
  */
 export function isGeneratorFunction(task: unknown): boolean {
-  // The tag too, for a `function*` of another realm (a vm context), whose prototype is not ours.
-  return Object.getPrototypeOf(task) === generatorFunctionProto || Object.prototype.toString.call(task) === "[object GeneratorFunction]";
+  try {
+    const proto: unknown = Object.getPrototypeOf(task);
+    if (proto === generatorFunctionProto) return true;
+    if (proto === Function.prototype || proto === asyncFunctionProto || proto === asyncGeneratorFunctionProto) return false;
+    // The tag too, for a `function*` of another realm (a vm context), whose prototype is not ours.
+    return Object.prototype.toString.call(task) === "[object GeneratorFunction]";
+  } catch {
+    // A Proxy whose traps throw: not recognisably a `function*`; calling it will tell.
+    return false;
+  }
+}
+
+/**
+ * @internal Checks that `task` can be a task: a function, and not a `function*`, whose body would
+ * never run (its unrun generator would be taken for the task's value). Throws a TypeError that
+ * names `caller` and `arg`; returns `task`.
+ */
+export function asTask<F>(task: F, caller: string, arg: string): F {
+  asFunction(task, caller, arg);
+  if (isGeneratorFunction(task)) {
+    throw new TypeError(`${caller}: ${arg} must be a plain, async or async generator function, but it is a function*, whose body would never run: write it as \`async function*\``);
+  }
+  return task;
 }
 
 const SYNC_GENERATOR =
@@ -551,7 +575,7 @@ export function runTask<T>(ctx: Context, task: Task<T>, options?: RunTaskOptions
   let name: unknown;
   try {
     c = asContext(ctx, "runTask", "ctx");
-    asFunction(task, "runTask", "task");
+    asTask(task, "runTask", "task");
     if (options !== undefined) {
       if (options === null || typeof options !== "object") throw new TypeError(`runTask: options must be an object, received ${describe(options)}`);
       // Read once: a getter could answer differently, or throw, a second time.

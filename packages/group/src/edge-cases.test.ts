@@ -280,3 +280,33 @@ describe("edge cases: map and race", () => {
     ).rejects.toBe(boom);
   });
 });
+
+describe("a function* task, refused before anything runs", () => {
+  const task = function* (): Generator<undefined, number> {
+    yield;
+    return 1;
+  };
+  const message = (caller: string, arg: string): RegExp =>
+    new RegExp(`^${caller.replace(".", "\\.")}: ${arg.replace(/[[\]]/g, "\\$&")} must be a plain, async or async generator function, but it is a function\\*`);
+
+  it("Group.go() and Group.tryGo() throw a TypeError naming the call, and the group is untouched", async () => {
+    const g = new Group(background());
+    let ran = false;
+    g.go(async () => {
+      ran = true;
+    });
+    expect(() => g.go(task)).toThrow(message("Group.go", "task"));
+    expect(() => g.tryGo(task)).toThrow(message("Group.tryGo", "task"));
+    await expect(g.wait()).resolves.toBeUndefined();
+    expect(ran).toBe(true);
+    expect(g.errors).toEqual([]);
+  });
+
+  it("run() and race() reject with a TypeError naming the task's position, and call no task", async () => {
+    let called = 0;
+    const counted = async (): Promise<number> => ++called;
+    await expect(run(background(), counted, task)).rejects.toThrow(message("run", "tasks[1]"));
+    await expect(race(background(), counted, task)).rejects.toThrow(message("race", "tasks[1]"));
+    expect(called).toBe(0);
+  });
+});

@@ -1,6 +1,6 @@
 import { type Context, type Task, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
-import { asContext, asFunction, describe, functionName, reportQueued, startTask } from "@tether/core/internal";
+import { asContext, asTask, describe, functionName, reportQueued, startTask } from "@tether/core/internal";
 import { errOf, isEcho, markFailure } from "./echo.js";
 
 /**
@@ -185,7 +185,7 @@ export class Group implements AsyncDisposable {
    * ```
    */
   go(task: Task<unknown>, options?: GoOptions): void {
-    asFunction(task, "Group.go", "task");
+    asTask(task, "Group.go", "task");
     const name = taskName(options, "Group.go");
     if (this.#ended) throw new GroupEndedError("Group.go: the group has ended (wait() returned); start a new Group");
     const err = this.ctx.err;
@@ -213,7 +213,7 @@ export class Group implements AsyncDisposable {
    * ```
    */
   tryGo(task: Task<unknown>, options?: GoOptions): boolean {
-    asFunction(task, "Group.tryGo", "task");
+    asTask(task, "Group.tryGo", "task");
     const name = taskName(options, "Group.tryGo");
     if (this.#ended) throw new GroupEndedError("Group.tryGo: the group has ended (wait() returned); start a new Group");
     if (this.ctx.err !== undefined || this.#active >= this.#limit) return false;

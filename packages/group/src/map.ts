@@ -1,5 +1,5 @@
 import { type Context } from "@tether/core";
-import { asContext, asFunction, describe, functionName, isGeneratorFunction } from "@tether/core/internal";
+import { asContext, asTask, describe, functionName } from "@tether/core/internal";
 import { Group, checkLimit } from "./group.js";
 
 /**
@@ -97,10 +97,7 @@ export async function map<T, R>(
     const hint = isAsync ? " (an async iterable is not one: collect it into an array first, or feed a Group from it)" : "";
     throw new TypeError(`map: items must be iterable${hint}, received ${describe(items)}`);
   }
-  asFunction(fn, "map", "fn");
-  if (isGeneratorFunction(fn)) {
-    throw new TypeError("map: fn must be a plain, async or async generator function, but it is a function*, whose body would never run: write it as `async function*`");
-  }
+  asTask(fn, "map", "fn");
   if (options === null || typeof options !== "object") throw new TypeError(`map: options must be an object, received ${describe(options)}`);
   const limit = checkLimit(options.limit, "map");
   const err = c.err;
