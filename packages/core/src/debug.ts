@@ -3,6 +3,7 @@ import { CancelNode } from "./node.js";
 import { type Context, Ctx, ValueCtx, asContext, describe } from "./context.js";
 import { addHooks, tracking } from "./counters.js";
 import { captureStack, userFrames } from "./stack.js";
+import { queuedOn } from "./queued.js";
 import { runningTasks, type TaskRecord } from "./task.js";
 
 type Birth = { at: number; stack: Error | string };
@@ -14,23 +15,13 @@ type Birth = { at: number; stack: Error | string };
 let births: WeakMap<object, Birth> | undefined;
 /** Names given with `nameContext`, shown by `dump()`. */
 const names = new WeakMap<object, string>();
-/** For a context that tasks queue on before they start (a Group's), the names of those queued now. */
-const queues = new WeakMap<object, () => readonly string[]>();
-
-/**
- * @internal Lets `dump()` show the tasks queued on `ctx`, not started yet (a Group's beyond its
- * limit): `names` returns their names, in queue order, when a dump is printed.
- */
-export function reportQueued(ctx: Context, names: () => readonly string[]): void {
-  queues.set(ctx, names);
-}
 
 /** How many queued tasks `dump()` names under a context before it only counts the rest. */
 const MAX_QUEUED = 8;
 
 /** The lines of the tasks queued on `node`, if any: the first few by name, then a count. */
 function queuedLines(node: Context): string[] {
-  const of = queues.get(node);
+  const of = queuedOn(node);
   if (of === undefined) return [];
   let queued: readonly string[];
   try {

@@ -13,4 +13,4 @@ export { live } from "./counters.js";
 export { type Idle, linger, sweepIdle } from "./linger.js";
 export { checkMs } from "./timer.js";
 export { type TaskRecord, asTask, isGeneratorFunction, startTask, watchTask } from "./task.js";
-export { reportQueued } from "./debug.js";
+export { reportQueued } from "./queued.js";
