@@ -194,7 +194,7 @@ async function check(ops: Op[], seed: number): Promise<void> {
   }
 }
 
-it("the generator driver keeps its invariants over 2,000 seeded random programs and cancel times", async () => {
+it(`the generator driver keeps its invariants over ${seedCount().toLocaleString("en-US")} seeded random programs and cancel times`, async () => {
   const ran = await explore<Op>({ name: "generator driver", generate, check });
   expect(ran).toBeGreaterThanOrEqual(2_000);
 }, 60_000 + seedCount() * 10);

@@ -416,7 +416,7 @@ async function check(ops: Op[], seed: number): Promise<void> {
   assertNothingLive(before, () => `${label}, at the end`);
 }
 
-it("channels and select agree with their reference model over 2,000 seeded random schedules", async () => {
+it(`channels and select agree with their reference model over ${seedCount().toLocaleString("en-US")} seeded random schedules`, async () => {
   const ran = await explore<Op>({ name: "channel", generate, check });
   expect(ran).toBeGreaterThanOrEqual(2_000);
 }, 60_000 + seedCount() * 10);

@@ -232,7 +232,7 @@ async function check(ops: Op[], seed: number): Promise<void> {
   assertNothingLive(before, where);
 }
 
-it("the semaphore agrees with its reference model over 2,000 seeded random schedules", async () => {
+it(`the semaphore agrees with its reference model over ${seedCount().toLocaleString("en-US")} seeded random schedules`, async () => {
   const ran = await explore<Op>({ name: "semaphore", generate, check });
   expect(ran).toBeGreaterThanOrEqual(2_000);
 }, 60_000 + seedCount() * 10);
