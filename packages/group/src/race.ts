@@ -1,5 +1,5 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
-import { type TaskRecord, asContext, asTask, watchTask } from "@tether/core/internal";
+import { type TaskRecord, asContext, asTask, isGeneratorFunction, watchTask } from "@tether/core/internal";
 import { isBareEcho, isEcho } from "./echo.js";
 
 /**
@@ -29,7 +29,11 @@ import { isBareEcho, isEcho } from "./echo.js";
  */
 export async function race<const T extends readonly Task<unknown>[]>(ctx: Context, ...tasks: T): Promise<TaskResult<T[number]>> {
   const c = asContext(ctx, "race", "ctx");
-  for (let i = 0; i < tasks.length; i++) asTask(tasks[i], "race", `tasks[${i}]`);
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i];
+    // The argument's name is made only for the error, as in `run`.
+    if (typeof t !== "function" || isGeneratorFunction(t)) asTask(t, "race", `tasks[${i}]`);
+  }
   const err = c.err;
   if (err !== undefined) throw err;
   const n = tasks.length;

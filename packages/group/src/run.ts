@@ -1,5 +1,5 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
-import { asContext, asTask, watchTask } from "@tether/core/internal";
+import { asContext, asTask, isGeneratorFunction, watchTask } from "@tether/core/internal";
 import { errOf, isEcho, markFailure } from "./echo.js";
 
 /**
@@ -37,7 +37,11 @@ export type RunResults<T extends readonly Task<unknown>[]> = { -readonly [K in k
  */
 export async function run<const T extends readonly Task<unknown>[]>(ctx: Context, ...tasks: T): Promise<RunResults<T>> {
   const c = asContext(ctx, "run", "ctx");
-  for (let i = 0; i < tasks.length; i++) asTask(tasks[i], "run", `tasks[${i}]`);
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i];
+    // The argument's name is made only for the error: `run` checks every task of every call.
+    if (typeof t !== "function" || isGeneratorFunction(t)) asTask(t, "run", `tasks[${i}]`);
+  }
   const err = c.err;
   if (err !== undefined) throw err;
   const n = tasks.length;
