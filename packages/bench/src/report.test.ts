@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { CaseResult, Timing } from "./harness.js";
 import { type Report, markdown, targets } from "./report.js";
@@ -41,5 +42,14 @@ describe("bench report", () => {
     expect(md).not.toMatch(/[✅❌]|missed/);
     expect(md).toContain("| ≥ 2× |");
     expect(md).toContain("Targets: 2, not judged in a quick run; `pnpm bench` judges them.");
+  });
+});
+
+describe("BENCHMARKS.md", () => {
+  it("BENCHMARKS.md quotes the table of results/latest.json exactly, so the two cannot drift apart", () => {
+    const root = new URL("../../../", import.meta.url);
+    const latest = JSON.parse(readFileSync(new URL("packages/bench/results/latest.json", root), "utf8")) as Report;
+    const doc = readFileSync(new URL("BENCHMARKS.md", root), "utf8");
+    expect(doc).toContain(markdown(latest));
   });
 });
