@@ -2,6 +2,7 @@ import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { Canceled, background, errorIs, sleep, withCancel, withCancelCause, type Context } from "@tether/core";
 import { Group, map, race, run } from "@tether/group";
+import { adapter } from "../../../test/adapter.js";
 
 /** What a nursery's `await using` leaves when its body and its disposal both end with the cancellation. */
 function suppressedError(error: unknown, suppressed: unknown): Error {
@@ -178,27 +179,6 @@ describe("Group.wait() and a task added in the same turn", () => {
   });
 });
 
-/**
- * A foreign context over a Tether one, which says its cancellation is an error of its own: an
- * adapter a framework might write over a request's context.
- */
-function adapter(): { ctx: Context; cancel: () => void; own: Error } {
-  const [inner, cancel] = withCancel(background());
-  const own = new Error("request aborted");
-  const ctx: Context = {
-    deadline: undefined,
-    get err() {
-      return inner.err === undefined ? undefined : own;
-    },
-    get done() {
-      return inner.done;
-    },
-    signal: inner.signal,
-    value: (key) => inner.value(key),
-  };
-  return { ctx, cancel, own };
-}
-
 describe("echoes under a foreign parent that names its own cancellation", () => {
   it("Group does not count a task's wait on the parent itself as a failure, and dispose does not rethrow it", async () => {
     const { ctx: req, cancel } = adapter();
@@ -314,19 +294,7 @@ describe("echoes of a parent cancelled with a cause", () => {
   });
 
   it("race() under a foreign parent cancelled with a cause rejects with the parent's err, as run() does", async () => {
-    const [inner, cancel] = withCancelCause(background());
-    const own = new Error("request aborted");
-    const parent: Context = {
-      deadline: undefined,
-      get err() {
-        return inner.err === undefined ? undefined : own;
-      },
-      get done() {
-        return inner.done;
-      },
-      signal: inner.signal,
-      value: (key) => inner.value(key),
-    };
+    const { ctx: parent, cancel, own } = adapter();
     const raced = race(parent, (ctx) => sleep(ctx, 60_000), (ctx) => sleep(ctx, 60_000));
     const ran = run(parent, (ctx) => sleep(ctx, 60_000), (ctx) => sleep(ctx, 60_000));
     cancel(new Error("client went away"));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { background, createKey, runTask, sleep, until, withCancel, withValue, type Context } from "@tether/core";
+import { background, createKey, runTask, sleep, until, withValue, type Context } from "@tether/core";
 import { Channel, Mutex, RWMutex, Semaphore, WaitGroup, select } from "@tether/sync";
+import { adapter } from "../../../test/adapter.js";
 
 /** A foreign context whose signal refuses a listener: subscribing to it throws. */
 function refusing(): Context {
@@ -84,27 +85,6 @@ describe("a wait whose foreign context cannot be subscribed to", () => {
     expect(wg.count).toBe(0);
   });
 });
-
-/**
- * A foreign context that lends a Tether context's signal but says what its cancellation is itself:
- * an adapter a framework might write over a request's context.
- */
-function adapter(): { ctx: Context; cancel: () => void; own: Error } {
-  const [inner, cancel] = withCancel(background());
-  const own = new Error("request aborted");
-  const ctx: Context = {
-    deadline: undefined,
-    get err() {
-      return inner.err === undefined ? undefined : own;
-    },
-    get done() {
-      return inner.done;
-    },
-    signal: inner.signal,
-    value: (key) => inner.value(key),
-  };
-  return { ctx, cancel, own };
-}
 
 /** `primitive`, once `take` has made a wait on it block. */
 function held<P>(primitive: P, take: (p: P) => unknown): P {
