@@ -9,13 +9,13 @@
  * Progress goes to stderr, so `pnpm -s bench > table.md` captures only the table.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, platform, release } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type CaseFactory, type CaseResult, type RunOptions, measure, settle } from "./harness.js";
 import { type MemoryResult, measureMemory } from "./memory.js";
-import { type Report, markdown, ns, ratio, targets } from "./report.js";
+import { type Report, markdown, ns, quoteTable, ratio, targets } from "./report.js";
 import { coreSuite } from "./suites/core.js";
 import { groupSuite } from "./suites/group.js";
 import { syncSuite } from "./suites/sync.js";
@@ -137,6 +137,22 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(dir + file, `${JSON.stringify(report, null, 2)}\n`);
   process.stderr.write(`bench: wrote results/${file} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  if (file === "latest.json") quoteInBenchmarksMd(markdown(report));
+}
+
+/** Puts a full run's table into BENCHMARKS.md, which quotes it (a test checks the two agree). */
+function quoteInBenchmarksMd(table: string): void {
+  const path = fileURLToPath(new URL("../../../BENCHMARKS.md", import.meta.url));
+  let doc: string;
+  try {
+    doc = readFileSync(path, "utf8");
+  } catch {
+    return;
+  }
+  const next = quoteTable(doc.replace(/\r\n/g, "\n"), table);
+  if (next === null) return;
+  writeFileSync(path, next);
+  process.stderr.write("bench: quoted the table in BENCHMARKS.md; its prose may need the new numbers\n");
 }
 
 await main();

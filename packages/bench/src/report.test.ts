@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { CaseResult, Timing } from "./harness.js";
-import { type Report, markdown, targets } from "./report.js";
+import { type Report, markdown, quoteTable, targets } from "./report.js";
 
 function timing(name: string, nsPerOp: number): Timing {
   return { name, nsPerOp, rounds: [nsPerOp], rme: 1, samples: 10 };
@@ -49,7 +49,16 @@ describe("BENCHMARKS.md", () => {
   it("BENCHMARKS.md quotes the table of results/latest.json exactly, so the two cannot drift apart", () => {
     const root = new URL("../../../", import.meta.url);
     const latest = JSON.parse(readFileSync(new URL("packages/bench/results/latest.json", root), "utf8")) as Report;
-    const doc = readFileSync(new URL("BENCHMARKS.md", root), "utf8");
+    // Line endings normalised: a checkout may have turned them into CRLF.
+    const doc = readFileSync(new URL("BENCHMARKS.md", root), "utf8").replace(/\r\n/g, "\n");
     expect(doc).toContain(markdown(latest));
+  });
+
+  it("quoteTable() replaces the quoted table and nothing around it, and finds nothing to replace in a document without one", () => {
+    const doc = "# B\n\n## Latest results\n\nintro\n\nNode v1 old\n| old |\n\nTargets: old.\n\n## After\n";
+    expect(quoteTable(doc, "Node v2 new\n| new |\n\nTargets: new.")).toBe(
+      "# B\n\n## Latest results\n\nintro\n\nNode v2 new\n| new |\n\nTargets: new.\n\n## After\n",
+    );
+    expect(quoteTable("# B\n\nNode v1\nTargets: x.\n", "t")).toBeNull();
   });
 });

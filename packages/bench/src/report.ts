@@ -74,6 +74,21 @@ function cell(s: string): string {
   return s.replaceAll("|", "\\|");
 }
 
+/**
+ * `doc` (BENCHMARKS.md) with its quoted table — from the line that starts with "Node v" after the
+ * "## Latest results" heading through the "Targets:" line — replaced by `table`; null when `doc`
+ * has no such block.
+ */
+export function quoteTable(doc: string, table: string): string | null {
+  const heading = doc.indexOf("## Latest results");
+  if (heading < 0) return null;
+  const start = doc.indexOf("\nNode v", heading);
+  const targets = start < 0 ? -1 : doc.indexOf("\nTargets:", start);
+  if (targets < 0) return null;
+  const eol = doc.indexOf("\n", targets + 1);
+  return doc.slice(0, start + 1) + table + (eol < 0 ? "" : doc.slice(eol));
+}
+
 export function markdown(r: Report): string {
   const e = r.environment;
   const judged = r.mode !== "quick";

@@ -67,6 +67,17 @@ describe("runTask() with generator tasks", () => {
     expect(liveCounts().tasks).toBe(0);
   });
 
+  it("runTask() rejects a function* whose own constructor property claims it is a plain function", async () => {
+    let ran = false;
+    const task = function* () {
+      ran = true;
+      yield;
+    };
+    Object.defineProperty(task, "constructor", { value: Function });
+    await expect(runTask(background(), task)).rejects.toThrow(/^runTask: task .* it is a function\*/);
+    expect(ran).toBe(false);
+  });
+
   it("runTask() rejects a function* made in another realm too", async () => {
     const foreign = runInNewContext("(function* () { yield; return 1; })") as () => Generator<undefined, number>;
     await expect(runTask(background(), foreign)).rejects.toThrow(/^runTask: task .* it is a function\*/);

@@ -406,9 +406,9 @@ function isIterator(x: unknown): x is AsyncGenerator<unknown, unknown, unknown> 
 
 /** The prototype of every `function*` of this realm. */
 const generatorFunctionProto: unknown = Object.getPrototypeOf(function* () {});
-/** The constructors of this realm's other functions: a task is made by one of these, and needs no closer look. */
-const AsyncFunction: unknown = (async () => {}).constructor;
-const AsyncGeneratorFunction: unknown = (async function* () {}).constructor;
+/** The prototypes of this realm's other functions: a task has one of these, and needs no closer look. */
+const asyncFunctionProto: unknown = Object.getPrototypeOf(async () => {});
+const asyncGeneratorFunctionProto: unknown = Object.getPrototypeOf(async function* () {});
 
 /**
  * @internal Whether `task` is a `function*`: its result, a generator whose body has not run, would be taken
@@ -417,10 +417,10 @@ const AsyncGeneratorFunction: unknown = (async function* () {}).constructor;
  */
 export function isGeneratorFunction(task: unknown): boolean {
   try {
-    // A property read first, cheaper than asking for the prototype: `run` asks it of every task.
-    const made: unknown = (task as { constructor?: unknown }).constructor;
-    if (made === AsyncFunction || made === Function || made === AsyncGeneratorFunction) return false;
-    if (Object.getPrototypeOf(task) === generatorFunctionProto) return true;
+    // The prototype, not `constructor`, which a function of its own may shadow.
+    const proto: unknown = Object.getPrototypeOf(task);
+    if (proto === generatorFunctionProto) return true;
+    if (proto === Function.prototype || proto === asyncFunctionProto || proto === asyncGeneratorFunctionProto) return false;
     // The tag too, for a `function*` of another realm (a vm context), whose prototype is not ours.
     return Object.prototype.toString.call(task) === "[object GeneratorFunction]";
   } catch {
