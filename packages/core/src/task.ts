@@ -1,7 +1,7 @@
 import { type Context, Ctx, asContext, asFunction, describe, functionName } from "./context.js";
 import { live } from "./counters.js";
 import { errorIs } from "./errors.js";
-import { cause, subscribe } from "./cancel.js";
+import { cause, subscribe, waitErr } from "./cancel.js";
 import { CancelNode, type Sub, cancels } from "./node.js";
 import { suppressed } from "./suppressed.js";
 
@@ -374,7 +374,10 @@ function race(ctx: Context, u: Until, label: string): Promise<Step> {
     // A cancellation decides a few microtasks later, behind a value already on its way: a lock just
     // handed over, a value just received, reaches the task instead of being dropped with nobody to
     // release or take it. The task meets the cancellation at its next yield.
-    const cancelled = (error: Error): void => {
+    const cancelled = (fired: Error): void => {
+      // The wait's own context's err: a foreign context that lends a Tether context's signal may
+      // name its cancellation with an error of its own, which its task must see.
+      const error = waitErr(ctx, fired);
       cancellation = error;
       void afterHops(GRACE_HOPS, () => settle({ ok: false, error }));
     };

@@ -111,6 +111,8 @@ describe("a queued wait under a foreign context that lends a Tether context's si
   ])("%s rejects with that context's err, not the Tether context's", async (_name, wait) => {
     const { ctx, cancel, own } = adapter();
     const p = wait(ctx);
+    // A turn first, so that every wait is queued (a generator task reaches its until) before the cancel.
+    await new Promise<void>((r) => setImmediate(r));
     cancel();
     await expect(p).rejects.toBe(own);
   });
