@@ -46,9 +46,10 @@ export function neverCancelled(ctx: Context): boolean {
  * They differ only under a foreign context that lends a Tether context's signal and says what its
  * cancellation is itself (an adapter whose `err` is an error of its own), or a value layer over
  * one: the subscription follows the Tether node, which fires with the node's err, but the wait was
- * asked under the adapter. `err` when the context does not say (yet), or cannot.
+ * asked under the adapter. `err` when the context does not say (yet), or cannot: so it also
+ * reads any context's err safely, with a fallback (group reads a foreign parent's with it).
  */
-export function waitErr(ctx: Context, err: Error): Error {
+export function waitErr<F>(ctx: Context, err: F): Error | F {
   try {
     const e: unknown = ctx.err;
     return e !== null && typeof e === "object" ? (e as Error) : err;

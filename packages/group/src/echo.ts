@@ -1,4 +1,5 @@
 import { type Context, cause } from "@tether/core";
+import { waitErr } from "@tether/core/internal";
 
 /** How deep an echo is looked for, through `.cause` links and nested aggregates: far past any real wrapping, short of a cycle. */
 const DEPTH = 16;
@@ -36,7 +37,7 @@ export function isEcho(error: unknown, ctx: Context, parent: Context): boolean {
     // A cause the parent's cancellation brought, not one the group gave itself: matched wrapped
     // too, as `fetch` rejects with it and the task wraps that in an error of its own.
     const fromParent = isReason(why) && causeOf(parent) === why;
-    return new EchoTest([err, errOf(parent) ?? err], why, true, fromParent).test(error, true, DEPTH);
+    return new EchoTest([err, waitErr(parent, err)], why, true, fromParent).test(error, true, DEPTH);
   } catch {
     // What cannot be inspected is not recognisably the cancellation.
     return false;
@@ -61,7 +62,7 @@ export function isBareEcho(error: unknown, ctx: Context, child: Context): boolea
     // own, not a sentinel, is matched wrapped too (a fetch rejection in the task's own error): no
     // attempt of the task's own times out with it.
     const why = cause(ctx);
-    return new EchoTest([err, errOf(child) ?? err], why, false, why !== err && isReason(why)).test(error, true, DEPTH);
+    return new EchoTest([err, waitErr(child, err)], why, false, why !== err && isReason(why)).test(error, true, DEPTH);
   } catch {
     return false;
   }
@@ -84,16 +85,6 @@ export function markFailure(error: unknown): void {
 /** Whether `why`, a context's cause, may be matched wrapped: an object no group failed with. */
 function isReason(why: unknown): boolean {
   return why !== null && (typeof why === "object" || typeof why === "function") && !failures.has(why);
-}
-
-/** `ctx.err` if it reads as an error object, else undefined: never throws. */
-export function errOf(ctx: Context): Error | undefined {
-  try {
-    const e: unknown = ctx.err;
-    return e !== null && typeof e === "object" ? (e as Error) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `cause(ctx)`, or undefined if it cannot be read. */

@@ -1,7 +1,7 @@
 import { type Context, type Task, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
-import { asContext, asTask, describe, functionName, reportQueued, startTask } from "@tether/core/internal";
-import { errOf, isEcho, markFailure } from "./echo.js";
+import { asContext, asTask, describe, functionName, reportQueued, startTask, waitErr } from "@tether/core/internal";
+import { isEcho, markFailure } from "./echo.js";
 
 /**
  * GroupOptions are the options of {@link Group}.
@@ -327,7 +327,7 @@ export class Group implements AsyncDisposable {
    * `err`, whatever form the task's echo of it took (wrapped, an aggregate, the cause).
    */
   #stop(): void {
-    this.#stopped ??= { error: errOf(this.#parent) ?? this.ctx.err };
+    this.#stopped ??= { error: waitErr(this.#parent, this.ctx.err) };
   }
 
   #settled(): void {

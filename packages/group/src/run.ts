@@ -1,6 +1,6 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
-import { asContext, asTask, isGeneratorFunction, watchTask } from "@tether/core/internal";
-import { errOf, isEcho, markFailure } from "./echo.js";
+import { asContext, asTask, isGeneratorFunction, waitErr, watchTask } from "@tether/core/internal";
+import { isEcho, markFailure } from "./echo.js";
 
 /**
  * RunResults is the tuple of results `run` resolves with, one per task, in order.
@@ -82,6 +82,6 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
     cancel();
   }
   // Stopped only by the caller's cancellation: reject with its err, whatever form its echo took.
-  if (failure !== undefined) throw stopped ? (errOf(c) ?? failure.error) : failure.error;
+  if (failure !== undefined) throw stopped ? waitErr(c, failure.error) : failure.error;
   return results as RunResults<T>;
 }
