@@ -17,6 +17,14 @@ function suppressedError(error: unknown, suppressed: unknown): Error {
 const anyOfTwo = (ctx: Context, ms: number): Promise<string> =>
   Promise.any([sleep(ctx, ms).then(() => "first"), sleep(ctx, ms + 5).then(() => "second")]);
 
+/** A task that fails with `error` a moment after it starts, once its siblings have begun. */
+const failsSoon =
+  (error: Error) =>
+  async (): Promise<never> => {
+    await sleep(background(), 1);
+    throw error;
+  };
+
 /** A generator task whose cleanup fails once it is cancelled. */
 async function* failsInCleanup(): AsyncGenerator<undefined, void> {
   try {
@@ -39,10 +47,7 @@ describe("cancellations wrapped in aggregates", () => {
   it("Group.errors does not list an AggregateError made only of the group's cancellation", async () => {
     const boom = new Error("boom");
     const g = new Group(background());
-    g.go(async () => {
-      await sleep(background(), 1);
-      throw boom;
-    });
+    g.go(failsSoon(boom));
     g.go((ctx) => anyOfTwo(ctx, 60_000));
     await expect(g.wait()).rejects.toBe(boom);
     expect(g.errors).toEqual([boom]);
@@ -53,10 +58,7 @@ describe("cancellations wrapped in aggregates", () => {
     const own = new Error("own");
     let aggregate: unknown;
     const g = new Group(background());
-    g.go(async () => {
-      await sleep(background(), 1);
-      throw boom;
-    });
+    g.go(failsSoon(boom));
     g.go(async (ctx) => {
       aggregate = await Promise.any([sleep(ctx, 60_000), Promise.reject(own)]).catch((e: unknown) => e);
       throw aggregate;
@@ -84,10 +86,7 @@ describe("cancellations wrapped in aggregates", () => {
     const real = new Error("disposal failed");
     const both: Error[] = [];
     const g = new Group(background());
-    g.go(async () => {
-      await sleep(background(), 1);
-      throw boom;
-    });
+    g.go(failsSoon(boom));
     for (const make of [(e: unknown) => suppressedError(e, e), (e: unknown) => suppressedError(real, e)]) {
       g.go(async (ctx) => {
         const e = await sleep(ctx, 60_000).catch((err: unknown) => err);
@@ -123,14 +122,7 @@ describe("a failure after the parent's cancellation", () => {
 
   it("run() keeps the first real failure when a later task's cleanup fails too", async () => {
     const first = new Error("first");
-    const p = run(
-      background(),
-      async () => {
-        await sleep(background(), 1);
-        throw first;
-      },
-      failsInCleanup,
-    );
+    const p = run(background(), failsSoon(first), failsInCleanup);
     await expect(p).rejects.toBe(first);
   });
 });
@@ -240,10 +232,7 @@ describe("which errors read as the cancellation", () => {
   it("a sibling's error that wraps an aggregate of the group's cause counts as a failure, as one that wraps the cause does", async () => {
     const first = new Error("upstream down");
     const g = new Group(background());
-    g.go(async () => {
-      await sleep(background(), 1);
-      throw first;
-    });
+    g.go(failsSoon(first));
     const wrapsCause = new Error("A", { cause: first });
     const wrapsAggregate = new Error("B", { cause: new AggregateError([first]) });
     for (const e of [wrapsCause, wrapsAggregate]) {
@@ -357,10 +346,7 @@ describe("a group's failure as a nested group's cause", () => {
       });
       await inner.wait();
     });
-    outer.go(async () => {
-      await sleep(background(), 1);
-      throw notFound;
-    });
+    outer.go(failsSoon(notFound));
     await expect(outer.wait()).rejects.toBe(notFound);
     expect(inner?.errors).toEqual([notFound, own]);
   });
