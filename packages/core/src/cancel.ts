@@ -66,14 +66,13 @@ export function waitErr<F>(ctx: Context, err: F): Error | F {
 export function subscribeWith(ctx: Context, sub: Subscriber): boolean {
   const src = ctx instanceof Ctx ? ctx._src : ctx;
   if (src === null) return false;
-  if (src instanceof CancelNode) {
-    append(src, sub);
-    return true;
-  }
-  const owner = ownerOf(src as Context);
+  const owner = src instanceof CancelNode ? src : ownerOf(src as Context);
   if (owner === null) return false;
   if (owner === undefined || owner.err !== undefined) {
-    // A foreign context whose signal aborted while its err still read undefined.
+    // Cancelled since the caller checked: a foreign context whose signal aborted while its err
+    // still read undefined, or any context that the caller's code cancelled in between (a foreign
+    // context's `err` getter that cancels, asked while a primitive looked for a waiter to serve).
+    // A cancelled node calls no subscriber ever again: this one is called here, in a microtask.
     const err = owner?.err ?? foreignErr(src as Context);
     queueMicrotask(() => sub._fire(err));
   } else append(owner, sub);

@@ -3,7 +3,9 @@ import type { Channel } from "./channel.js";
 import type { Waiter } from "./wait-list.js";
 
 /** What every `next()` after `return()` gives, and `return()` itself. */
-const ENDED: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+function ended(): IteratorReturnResult<undefined> {
+  return { value: undefined, done: true };
+}
 
 /**
  * The iterator of `ch.values(ctx)` and `for await (… of ch)`: each `next()` is a `recv(ctx)`, whose
@@ -28,27 +30,21 @@ export class ChannelIterator<T> implements AsyncIterableIterator<T> {
   ) {}
 
   next(): Promise<IteratorResult<T, undefined>> {
-    if (this._ended) return Promise.resolve(ENDED);
-    const q = this._ch._recvq;
+    if (this._ended) return Promise.resolve(ended());
     const ws = this._waiters;
     // Forget the receives that were served or withdrawn since, so the list stays as short as the
     // number still queued.
     let kept = 0;
     for (const w of ws) if (w._wlist !== null) ws[kept++] = w;
     ws.length = kept;
-    const tail = q._tail;
-    const p = this._ch.recv(this._ctx);
-    // A receive that waits is pushed at the tail of the queue; one that completed at once, or
-    // rejected, pushed nothing.
-    if (q._tail !== tail && q._tail !== null) ws.push(q._tail);
-    return p;
+    return this._ch._recv(this._ctx, ws);
   }
 
   return(): Promise<IteratorResult<T, undefined>> {
     this._ended = true;
     // Still queued: withdraw it and end its `next()`. Served already: its `next()` has the value.
-    for (const w of this._waiters.splice(0)) if (this._ch._recvq.remove(w)) w._done(ENDED);
-    return Promise.resolve(ENDED);
+    for (const w of this._waiters.splice(0)) if (this._ch._recvq.remove(w)) w._done(ended());
+    return Promise.resolve(ended());
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {

@@ -6,11 +6,13 @@ import { ChannelClosedError } from "./errors.js";
 import { BLOCKED, CLOSED, DONE } from "./offer.js";
 import { Ring } from "./ring.js";
 import { Case, type RecvCaseResult, type SelectCase, type SendCaseResult } from "./select.js";
-import { WaitList, type Waiter, park } from "./wait-list.js";
+import { WaitList, type Waiter, park, parked, settle } from "./wait-list.js";
 
 
 /** The result of every receive from a closed, drained channel. Frozen, so it can be shared. */
-const DRAINED: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+function drained(): IteratorReturnResult<undefined> {
+  return { value: undefined, done: true };
+}
 
 /** A send that completed at once; a settled promise can be shared by every caller. */
 const SENT: Promise<void> = Promise.resolve();
@@ -139,11 +141,24 @@ export class Channel<in out T> implements AsyncIterable<T> {
   recv(ctx: Context): Promise<IteratorResult<T, undefined>> {
     const c = toContext(ctx);
     if (c === null) return Promise.reject(contextError(ctx, "Channel.recv", "ctx"));
+    return this._recv(c, null);
+  }
+
+  /**
+   * @internal `recv` under `c`, a context already checked. A receive that has to wait is listed in
+   * `mine` too, when given: an iterator's record of its own waits, which it withdraws on `return()`.
+   */
+  _recv(c: Context, mine: Waiter[] | null): Promise<IteratorResult<T, undefined>> {
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     const r = this._take();
     if (r !== undefined) return Promise.resolve(r);
-    return park(this._recvq, c, undefined);
+    if (mine === null) return park(this._recvq, c, undefined);
+    const w = parked(c, undefined);
+    const p = settle<IteratorResult<T, undefined>>(this._recvq, w, c);
+    // Not listed when subscribing to the context failed: the promise has rejected.
+    if (w._wlist !== null) mine.push(w);
+    return p;
   }
 
   /**
@@ -201,7 +216,7 @@ export class Channel<in out T> implements AsyncIterable<T> {
     if (this._closed) throw new ChannelClosedError("Channel.close: the channel is already closed");
     this._closed = true;
     // Shift one at a time: a select woken here withdraws its other cases, maybe from these lists.
-    for (let w = this._recvq.shift(); w !== null; w = this._recvq.shift()) w._done(DRAINED);
+    for (let w = this._recvq.shift(); w !== null; w = this._recvq.shift()) w._done(drained());
     for (let w = this._sendq.shift(); w !== null; w = this._sendq.shift()) {
       w._fail(new ChannelClosedError("Channel.send: the channel was closed while the send waited", w._data));
     }
@@ -299,6 +314,9 @@ export class Channel<in out T> implements AsyncIterable<T> {
       r._done({ value: v, done: false });
       return DONE;
     }
+    // Looking for a receiver asks the waiting ones whether their contexts are cancelled, and a
+    // foreign context answers with code of its own, which may have closed the channel.
+    if (this._closed) return CLOSED;
     const b = this._buf;
     if (b !== null && b.length < this._cap) {
       b.push(v);
@@ -307,24 +325,35 @@ export class Channel<in out T> implements AsyncIterable<T> {
     return BLOCKED;
   }
 
-  /** @internal Takes the next value if one is ready; `DRAINED` when closed and empty; else undefined. */
+  /** @internal Takes the next value if one is ready; `{ done: true }` when closed and empty; else undefined. */
   _take(): IteratorResult<T, undefined> | undefined {
     const b = this._buf;
     if (b !== null && b.length > 0) {
-      const value = b.shift();
-      // The buffer had been full if a sender waits: its value takes the freed slot, in order.
+      // The buffer is full if a sender waits: its value takes the slot this receive frees, behind
+      // the buffered ones. It is found before the buffer is touched, since finding it may run a
+      // waiting sender's foreign context's code, which may operate this channel: a `trySend` there
+      // finds the buffer still full rather than taking the slot ahead of the sender who waited.
       const s = this._sendq.shift();
-      if (s !== null) {
-        b.push(s._data as T);
-        s._done(undefined);
+      if (b.length > 0) {
+        const value = b.shift() as T;
+        if (s !== null) {
+          b.push(s._data as T);
+          s._done(undefined);
+        }
+        return { value, done: false };
       }
-      return { value, done: false };
+      // That code emptied the buffer: the sender's value is next.
+      if (s !== null) {
+        s._done(undefined);
+        return { value: s._data as T, done: false };
+      }
+      return this._closed ? drained() : undefined;
     }
     const s = this._sendq.shift();
     if (s !== null) {
       s._done(undefined);
       return { value: s._data as T, done: false };
     }
-    return this._closed ? DRAINED : undefined;
+    return this._closed ? drained() : undefined;
   }
 }

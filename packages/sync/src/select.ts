@@ -188,9 +188,15 @@ export function select(ctx: Context, cases: readonly SelectCase<unknown>[], opti
     // A case found ready may still miss: asking a waiter's foreign context whether it is cancelled
     // can find that it now is, and the waiter that made the case ready leaves. Each miss removes
     // such a waiter, so this ends; the bound only stops a context whose code keeps queueing more.
+    // A pass that finds none ready may also have run such code, which made a case it had already
+    // passed ready: select waits only after a pass that left the channels as it found them.
     for (let tries = 0; tries < MAX_TRIES; tries++) {
+      const before = stamp(queued);
       const i = sample(queued);
-      if (i < 0) break;
+      if (i < 0) {
+        if (sameStamp(before, stamp(queued))) break;
+        continue;
+      }
       const cs = queued[i] as Case;
       const r = attempt(cs, i);
       if (r !== MISSED) return Promise.resolve(finish(cs, i, r));
@@ -211,6 +217,24 @@ function sample(list: readonly Case[]): number {
     if (isReady(list[i] as Case) && Math.random() * ++ready < 1) chosen = i;
   }
   return chosen;
+}
+
+/**
+ * What the channels of `list` hold and queue, and whether they are closed: what a case's readiness
+ * depends on. Reading it runs no code but Tether's.
+ */
+function stamp(list: readonly Case[]): number[] {
+  const out: number[] = [];
+  for (const cs of list) {
+    const ch = cs._ch;
+    out.push(ch.length, ch._recvq.size, ch._sendq.size, ch._closed ? 1 : 0);
+  }
+  return out;
+}
+
+function sameStamp(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A copy of `cases`, each element read once and checked. */

@@ -248,6 +248,11 @@ export function park<T>(list: WaitList<Waiter>, ctx: Context, data: unknown): Pr
   return settle(list, new Parked(data, ctx), ctx);
 }
 
+/** The waiter that {@link park} makes, for a caller that keeps a reference to it: parks with {@link settle}. */
+export function parked(ctx: Context, data: unknown): Settling {
+  return new Parked(data, ctx);
+}
+
 /**
  * Parks `w`, a waiter under `ctx`, as {@link park} parks its own, and returns the promise that `w`
  * settles.

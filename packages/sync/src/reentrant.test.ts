@@ -1,0 +1,169 @@
+import { describe, expect, it } from "vitest";
+import { Canceled, DeadlineExceeded, background, withCancel, type Context } from "@tether/core";
+import { childCount } from "@tether/core/testing";
+import { Channel, select } from "@tether/sync";
+import { ticks, track } from "./test-helpers/settle.js";
+
+const bg = background();
+
+/**
+ * A foreign context that expires lazily, as some adapters do: the first read of `err` after
+ * `arm()` runs `hook` (its on-cancel code) and reports DeadlineExceeded from then on. A channel
+ * reads a waiter's `err` while it looks for a peer to serve, so `hook` runs inside that operation.
+ */
+function lazyExpiry(hook: () => void): { ctx: Context; arm: () => void } {
+  let armed = false;
+  let expired = false;
+  const ctx: Context = {
+    deadline: undefined,
+    get err(): Error | undefined {
+      if (!armed) return undefined;
+      if (!expired) {
+        expired = true;
+        hook();
+      }
+      return DeadlineExceeded;
+    },
+    done: new Promise<void>(() => {}),
+    signal: new AbortController().signal,
+    value: () => undefined,
+  };
+  return { ctx, arm: () => (armed = true) };
+}
+
+describe("a channel operation inside which a waiter's foreign context runs code of its own", () => {
+  it("Channel.send() rejects with ChannelClosedError when the code it ran closed the channel, and waits on nothing", async () => {
+    const ch = new Channel<string>();
+    const lazy = lazyExpiry(() => ch.close());
+    const receiver = track(ch.recv(lazy.ctx));
+    lazy.arm();
+    const send = track(ch.send(bg, "job"));
+    await ticks(3);
+    expect(receiver.error).toBe(DeadlineExceeded);
+    expect(send.status).toBe("rejected");
+    expect(send.error).toMatchObject({ name: "ChannelClosedError", value: "job" });
+    expect(ch.waiting).toBe(0);
+    expect(await ch.recv(bg)).toEqual({ value: undefined, done: true });
+  });
+
+  it.each(["send", "recv"] as const)(
+    "Channel.%s() rejects with ctx.err, subscribing to nothing, when the code it ran cancelled its context",
+    async (op) => {
+      const ch = new Channel<string>();
+      const [ctx, cancel] = withCancel(bg);
+      const lazy = lazyExpiry(cancel);
+      const peer = track<unknown>(op === "send" ? ch.recv(lazy.ctx) : ch.send(lazy.ctx, "peer's"));
+      lazy.arm();
+      const mine = track<unknown>(op === "send" ? ch.send(ctx, "mine") : ch.recv(ctx));
+      await ticks(3);
+      expect(peer.error).toBe(DeadlineExceeded);
+      expect(mine.error).toBe(Canceled);
+      expect(ch.waiting).toBe(0);
+      expect(childCount(ctx)).toBe(0);
+    },
+  );
+
+  it("a full buffered channel keeps its capacity and its send order when a waiting sender's context sends as a receive asks it", async () => {
+    const ch = new Channel<string>(1);
+    expect(ch.trySend("A")).toBe(true);
+    const late: boolean[] = [];
+    const lazy = lazyExpiry(() => late.push(ch.trySend("C")));
+    const b = track(ch.send(lazy.ctx, "B"));
+    lazy.arm();
+    expect(ch.tryRecv()).toEqual({ value: "A", done: false });
+    // The buffer was still full when the code ran: C was refused, and B expired with its context.
+    expect(late).toEqual([false]);
+    expect(ch.length).toBeLessThanOrEqual(ch.capacity);
+    await ticks(2);
+    expect(b.error).toBe(DeadlineExceeded);
+    expect(ch.tryRecv()).toBeUndefined();
+  });
+
+  it("a buffered receive that finds the buffer emptied by the code it ran takes the waiting sender's value", async () => {
+    const ch = new Channel<string>(1);
+    expect(ch.trySend("A")).toBe(true);
+    const taken: unknown[] = [];
+    // The first sender's context takes A as the receive below asks it; the second sender waits on.
+    const lazy = lazyExpiry(() => taken.push(ch.tryRecv()));
+    const first = track(ch.send(lazy.ctx, "B"));
+    const second = track(ch.send(bg, "C"));
+    lazy.arm();
+    expect(ch.tryRecv()).toEqual({ value: "C", done: false });
+    expect(taken).toEqual([{ value: "A", done: false }]);
+    await ticks(2);
+    expect(first.error).toBe(DeadlineExceeded);
+    expect(second.status).toBe("fulfilled");
+    expect([ch.length, ch.waiting]).toEqual([0, 0]);
+  });
+
+  it("an iterator's return() withdraws only its own receives, not one that code run inside its next() queued", async () => {
+    const ch = new Channel<string>(1);
+    expect(ch.trySend("A")).toBe(true);
+    let other: ReturnType<typeof track<IteratorResult<string, undefined>>> | undefined;
+    const lazy = lazyExpiry(() => {
+      other = track(ch.recv(bg));
+    });
+    const b = track(ch.send(lazy.ctx, "B"));
+    lazy.arm();
+    const it = ch.values(bg);
+    const next = track(it.next());
+    await ticks(2);
+    expect(b.error).toBe(DeadlineExceeded);
+    // The other reader, started inside next(), took A first: next() waits.
+    expect(other?.value).toEqual({ value: "A", done: false });
+    expect(next.status).toBe("pending");
+    expect(await it.return?.()).toEqual({ value: undefined, done: true });
+    expect(await next.promise).toEqual({ value: undefined, done: true });
+    expect(ch.waiting).toBe(0);
+    const reader = track(ch.recv(bg));
+    expect(ch.trySend("D")).toBe(true);
+    expect(await reader.promise).toEqual({ value: "D", done: false });
+  });
+
+  it("select() commits a case that code run while it checked a later case made ready, rather than waiting beside it", async () => {
+    const ch0 = new Channel<string>();
+    const ch1 = new Channel<string>();
+    let sent: ReturnType<typeof track<void>> | undefined;
+    let waiting: ReturnType<typeof track<void>> | undefined;
+    const lazy = lazyExpiry(() => {
+      sent = track(ch0.send(bg, "x"));
+    });
+    // Read once to sample, once to copy: the copy, the last read, parks a sender under the lazy
+    // context on ch1, so select's last pass asks it, and its code sends on ch0, a case passed already.
+    const c1 = ch1.recvCase();
+    let reads = 0;
+    const cases = [ch0.recvCase()];
+    Object.defineProperty(cases, 1, {
+      enumerable: true,
+      get() {
+        if (++reads === 2) {
+          waiting = track(ch1.send(lazy.ctx, "y"));
+          lazy.arm();
+        }
+        return c1;
+      },
+    });
+    const picked = await select(bg, cases);
+    expect(picked).toEqual({ index: 0, value: "x", done: false });
+    await ticks(2);
+    expect(waiting?.error).toBe(DeadlineExceeded);
+    expect(sent?.status).toBe("fulfilled");
+    expect([ch0.waiting, ch1.waiting]).toEqual([0, 0]);
+  });
+});
+
+describe("results with done: true", () => {
+  it("are fresh, mutable objects each time, as an async generator's are", async () => {
+    const ch = new Channel<number>();
+    ch.close();
+    const first = await ch.recv(bg);
+    const second = ch.tryRecv();
+    expect(first).toEqual({ value: undefined, done: true });
+    expect(second).not.toBe(first);
+    expect(Object.isFrozen(first)).toBe(false);
+    const it = ch.values(bg);
+    const ended = await it.return?.();
+    expect(await it.next()).not.toBe(ended);
+    expect(Object.isFrozen(ended)).toBe(false);
+  });
+});
