@@ -15,7 +15,8 @@ export function attach(node: CancelNode, parent: Context): void {
   if (owner === null) return;
   if (owner === undefined) {
     node.err = foreignErr(src as Context);
-    node._cause = (src as Context).signal.reason;
+    // A signal without a `reason` (a polyfill older than it): the cause is then the err.
+    node._cause = (src as Context).signal.reason ?? node.err;
     return;
   }
   if (owner.err !== undefined) {
@@ -224,5 +225,6 @@ export function cause(ctx: Context): unknown {
   // A wrapper around a Tether context: its node knows the cause even before its signal aborts.
   const owner = owners.get(signal);
   if (owner !== undefined && owner.err !== undefined) return owner._cause;
-  return signal.aborted ? signal.reason : err;
+  // A signal without a `reason` (a polyfill older than it) gives the err, as one not aborted yet does.
+  return signal.aborted ? (signal.reason ?? err) : err;
 }

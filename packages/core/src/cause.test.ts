@@ -168,4 +168,27 @@ describe("cause()", () => {
     expect(cause(ctx)).toBe("client went away");
     expect(ctx.signal.reason).toBe("client went away");
   });
+
+  it("is the err of a foreign context whose signal has no reason (a polyfill older than it), and of its children", () => {
+    // Like the abort-controller package that node-fetch 2 uses: `aborted`, an abort event, no `reason`.
+    const signal = Object.assign(new EventTarget(), { aborted: false }) as unknown as AbortSignal;
+    const gone = new Error("request aborted");
+    const foreign: Context = {
+      deadline: undefined,
+      get err(): Error | undefined {
+        return signal.aborted ? gone : undefined;
+      },
+      done: new Promise<void>(() => {}),
+      signal,
+      value: () => undefined,
+    };
+    const [before, cancelBefore] = withCancel(foreign);
+    (signal as unknown as { aborted: boolean }).aborted = true;
+    signal.dispatchEvent(new Event("abort"));
+    const [after, cancelAfter] = withCancel(foreign);
+    expect([cause(foreign), cause(before), cause(after)]).toEqual([gone, gone, gone]);
+    expect(after.signal.reason).toBe(gone);
+    cancelBefore();
+    cancelAfter();
+  });
 });

@@ -115,9 +115,12 @@ export abstract class Ctx implements Context {
   value<T>(key: Key<T>): T | undefined {
     for (let v = this._values; v !== null; v = v._up) if (v._key === key) return v._val as T;
     // Only keys made by createKey are ever stored, so checking the argument can wait for a miss.
-    if (!isKey(key)) throw new TypeError(`value: key must be a Key made by createKey(), received ${describe(key)}`);
+    // A foreign parent is asked whatever the key: it may be another copy of Tether, whose keys
+    // this copy does not recognise, and it checks the keys it is given itself.
     const f = this._fvalues;
-    return f === null ? undefined : f.value(key);
+    if (f !== null) return f.value(key);
+    if (!isKey(key)) throw new TypeError(`value: key must be a Key made by createKey(), received ${describe(key)}`);
+    return undefined;
   }
 
   /** This layer's part of the lineage: ".withCancel()", ".withValue(k, 1)", or a root's name. */

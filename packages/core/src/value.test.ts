@@ -135,6 +135,16 @@ describe("Context.value()", () => {
     cancel();
   });
 
+  it("passes a key it does not recognise to a foreign parent, which may be another copy of Tether whose keys it is", () => {
+    // Another copy's key is an object this copy did not make: only that copy can look it up.
+    const theirs = { name: "user" } as unknown as Key<string>;
+    const foreign = new ForeignContext().set(theirs, "ada");
+    const [child, cancel] = withCancel(foreign);
+    expect(withValue(child, createKey<number>("n"), 1).value(theirs)).toBe("ada");
+    expect(() => background().value(theirs)).toThrow(/^value: key must be a Key made by createKey\(\), received /);
+    cancel();
+  });
+
   it("reaches values above a wrapper around a Tether context", () => {
     const k = createKey<string>("k");
     const [inner, cancelInner] = withCancel(withValue(background(), k, "inner"));
