@@ -5,7 +5,7 @@ import { cancelNode, release } from "./cancel.js";
 import { type Context, background, isNeverAborts } from "./context.js";
 import { live } from "./counters.js";
 import { Canceled, DeadlineExceeded, DeadlineExceededError, errorIs } from "./errors.js";
-import { CancelNode, Kind, Sub, append, owners } from "./node.js";
+import { CancelNode, Follow, Kind, Sub, append, owners } from "./node.js";
 
 /** The error a foreign context reports, defaulting to Canceled for one that reports none. */
 export function foreignErr(ctx: Context): Error {
@@ -119,7 +119,7 @@ export function ownerOf(ctx: Context): CancelNode | undefined | null {
 export function followSignal(node: CancelNode, signal: AbortSignal): void {
   if (isNeverAborts(signal)) return;
   const owner = owners.get(signal) ?? signalBridges.get(signal) ?? new Bridge(signal);
-  const sub = new Sub((err) => cancelNode(node, err, signal.reason), "withSignal");
+  const sub = new Follow(node);
   if (owner.err !== undefined) {
     cancelNode(node, owner.err, owner._cause);
     return;

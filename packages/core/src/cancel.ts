@@ -2,7 +2,7 @@ import { foreignErr, ownerOf } from "./bridge.js";
 import { Ctx, type Context, asContext } from "./context.js";
 import { hooks, live } from "./counters.js";
 import { Canceled } from "./errors.js";
-import { CancelNode, Kind, type Member, type Subscriber, Sub, append, cancels, owners, unlink } from "./node.js";
+import { CancelNode, Follow, Kind, type Member, type Subscriber, Sub, append, cancels, owners, unlink } from "./node.js";
 
 /**
  * Links a new node under its parent so the parent's cancellation reaches it. A parent already
@@ -114,6 +114,17 @@ export function cancelNode(node: CancelNode, err: Error, cause: unknown): void {
         m._cause = c;
         m._epoch = epoch;
         stack.push(m);
+      } else if (m instanceof Follow) {
+        // A context that follows this one's signal: cancelled as a descendant, with the cause
+        // its signal aborts with, and unlinked from its own parent, as cancelling it would.
+        const f = m._node;
+        if (f.err === undefined) {
+          if (f._owner !== null) unlink(f);
+          f.err = err;
+          f._cause = c;
+          f._epoch = epoch;
+          stack.push(f);
+        }
       } else fired.push(m);
       m = next;
     }

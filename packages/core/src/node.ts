@@ -173,6 +173,18 @@ export class Sub implements Subscriber {
   }
 }
 
+/**
+ * Follow is the subscription of a `withSignal` node to the signal it follows, when that signal is
+ * a Tether context's or shares a bridge. The cancel that reaches it treats `_node` as one more
+ * descendant, in the same pass and without calling it: a chain of contexts each following the
+ * previous one's signal is cancelled without a call per link, however long.
+ */
+export class Follow extends Sub {
+  constructor(readonly _node: CancelNode) {
+    super(null, "withSignal");
+  }
+}
+
 /** Links `m` at the tail of `o`'s list, counting `o` in `live.nodesWithChildren` if it was empty. */
 export function append(o: CancelNode, m: Member): void {
   m._owner = o;

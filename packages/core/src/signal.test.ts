@@ -273,6 +273,28 @@ describe("withSignal()", () => {
     expect(cause(ctx)).toBe(why);
     cancel();
   });
+
+  it("a chain of 20,000 contexts, each following the previous one's signal, is cancelled whole by one cancel(), which returns", () => {
+    const [root, cancelRoot] = withCancelCause(background());
+    const chain: Context[] = [];
+    const cancels: Array<() => void> = [];
+    let prev: Context = root;
+    for (let i = 0; i < 20_000; i++) {
+      const [c, cancel] = withSignal(withValue(background(), createKey("link"), i), prev.signal);
+      chain.push(c);
+      cancels.push(cancel);
+      prev = c;
+    }
+    // Every err is set before any abort listener runs, down to the last link.
+    const seen: unknown[] = [];
+    (chain[0] as Context).signal.addEventListener("abort", () => seen.push((chain[chain.length - 1] as Context).err));
+    const why = new Error("root ended");
+    expect(() => cancelRoot(why)).not.toThrow();
+    expect(seen).toEqual([Canceled]);
+    expect(chain.every((c) => c.err === Canceled && cause(c) === why && c.signal.aborted)).toBe(true);
+    expect(childCount(root)).toBe(0);
+    for (const cancel of cancels) cancel();
+  });
 });
 
 describe("foreign signals that misbehave", () => {
