@@ -35,8 +35,10 @@ export function collect() {
       for (let m = comments.exec(text); m !== null; m = comments.exec(text)) {
         if (!m[0].includes("@example")) continue;
         const body = m[0].split("\n").map((l) => l.replace(/^\s*\*( |$)/, "")).join("\n");
-        for (const { code } of fences(body)) {
-          found.push({ name: `${pkg}-${f.replace(/[/.]/g, "_")}-L${lineOf(text, m.index)}`, source: `${relative(root, join(src, f))}:${lineOf(text, m.index)}`, code });
+        // Named by the line of the block itself, not of its comment: a comment may hold several.
+        for (const { code, at } of fences(body)) {
+          const line = lineOf(text, m.index) + lineOf(body, at) - 1;
+          found.push({ name: `${pkg}-${f.replace(/[/.]/g, "_")}-L${line}`, source: `${relative(root, join(src, f))}:${line}`, code });
         }
       }
     }
@@ -62,6 +64,8 @@ export function extract() {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const all = collect();
+  const names = new Set(all.map((ex) => ex.name));
+  if (names.size !== all.length) throw new Error(`doc examples: ${all.length - names.size} would overwrite another's file`);
   for (const ex of all) writeFileSync(join(outDir, `${ex.name}.ts`), `// From ${ex.source}\n${ex.code}\nexport {};\n`);
   return all;
 }
