@@ -14,6 +14,8 @@ export interface Counts {
   readonly timedOut: number;
   readonly cancelled: number;
   readonly inFlight: number;
+  /** The most requests in flight at once so far: the limit, once the run has filled it. */
+  readonly peak: number;
 }
 
 const BAR = 24;
@@ -31,7 +33,7 @@ function line(c: Counts, elapsedMs: number): string {
   return (
     `[${bar}] ${String(done).padStart(String(c.total).length)}/${c.total}` +
     `  fetched ${c.fetched}  failed ${c.failed}  timed out ${c.timedOut}  cancelled ${c.cancelled}` +
-    `  in flight ${String(c.inFlight).padStart(2)}  ${(elapsedMs / 1000).toFixed(1)}s`
+    `  in flight ${String(c.inFlight).padStart(2)} (peak ${c.peak})  ${(elapsedMs / 1000).toFixed(1)}s`
   );
 }
 

@@ -32,6 +32,14 @@ describe("runShowcase", () => {
     });
   });
 
+  it("runShowcase()'s plain progress lines report the peak in flight, which reaches the limit", async () => {
+    const out = collect(false);
+    const s = await runShowcase({ layout: times(12, ok(5)), limit: 4, perRequestMs: 1_000, deadlineMs: 5_000, out });
+    expect(s.fetched).toBe(12);
+    const lines = out.text().trimEnd().split("\n");
+    expect(lines.at(-1)).toMatch(/ in flight +0 \(peak 4\) /);
+  });
+
   it("runShowcase() cancels what is in flight and starts nothing more after the first fatal error", async () => {
     const pages = [slow, ok(), ok(), ok(), fatal, ...times(20, ok())];
     const s = await runShowcase({ layout: pages, limit: 3, perRequestMs: 5_000, deadlineMs: 5_000 });
@@ -91,7 +99,7 @@ describe("Progress", () => {
   afterEach(() => {
     vi.useRealTimers();
   });
-  const counts = { total: 10, started: 0, fetched: 0, failed: 0, fatal: 0, timedOut: 0, cancelled: 0, inFlight: 0 };
+  const counts = { total: 10, started: 0, fetched: 0, failed: 0, fatal: 0, timedOut: 0, cancelled: 0, inFlight: 0, peak: 0 };
 
   it("Progress redraws one line in place on a terminal", () => {
     vi.useFakeTimers();

@@ -166,7 +166,7 @@ export async function runShowcase(options: ShowcaseOptions = {}): Promise<Summar
   const agent = new Agent({ keepAlive: true, maxSockets: limit });
   const startedAt = Date.now();
   const progress = new Progress(out, startedAt);
-  const counts = { total: pages.length, started: 0, fetched: 0, failed: 0, fatal: 0, timedOut: 0, cancelled: 0, inFlight: 0 };
+  const counts = { total: pages.length, started: 0, fetched: 0, failed: 0, fatal: 0, timedOut: 0, cancelled: 0, inFlight: 0, peak: 0 };
   const snapshot = (): Counts => ({ ...counts });
   const cancelledByCause: Record<string, number> = {};
   let stoppedBy: string | undefined;
@@ -175,6 +175,8 @@ export async function runShowcase(options: ShowcaseOptions = {}): Promise<Summar
   async function fetchPage(gctx: Context, path: string): Promise<void> {
     counts.started++;
     counts.inFlight++;
+    // A plain progress line is printed as a page finishes, one below the limit: the peak shows it.
+    counts.peak = Math.max(counts.peak, counts.inFlight);
     progress.update(snapshot());
     const [reqCtx, cancel] = withTimeout(gctx, perRequestMs, new RequestTimeoutError(perRequestMs));
     try {
