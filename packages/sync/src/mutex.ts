@@ -79,6 +79,24 @@ class LockWait implements Settling, Disposable {
   }
 }
 
+/**
+ * The rest of an `unlock()` whose list was replaced while it served (see there): hands the mutex
+ * to the new list's head, or frees it. Out of line, and not `unlock()` called again, so that the
+ * hot path stays one V8 inlines.
+ */
+function serveRenewed(mu: Mutex): void {
+  let w: LockWait | null = null;
+  while (w === null && mu._q.size !== 0) w = mu._q.shift();
+  if (w === null) {
+    mu._owner = 0;
+    return;
+  }
+  const n = ++mu._serial;
+  w._n = n;
+  mu._owner = n;
+  w._done();
+}
+
 /** What a queued `lock` is, as `dump()` shows it. */
 const lockLabel = (): string => "Mutex.lock";
 
@@ -220,7 +238,12 @@ export class Mutex {
     if (this._owner === 0) throw new ReleaseError("Mutex.unlock: the mutex is not locked");
     const w = this._q.shift() as LockWait | null;
     if (w === null) {
-      this._owner = 0;
+      // Serving asks the waiters' contexts whether they are cancelled, and a foreign context's
+      // code may call lock() meanwhile: a lock() that found the list empty started a new one (see
+      // `lock`), and its waiter is the next to serve. The list shifted is empty, so one that is not
+      // is that new one.
+      if (this._q.size === 0) this._owner = 0;
+      else serveRenewed(this);
       return;
     }
     const n = ++this._serial;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Canceled, DeadlineExceeded, background, withCancel, type Context } from "@tether/core";
 import { childCount } from "@tether/core/testing";
-import { Channel, select } from "@tether/sync";
+import { Channel, Mutex, WaitGroup, select } from "@tether/sync";
 import { ticks, track } from "./test-helpers/settle.js";
 
 const bg = background();
@@ -11,21 +11,25 @@ const bg = background();
  * `arm()` runs `hook` (its on-cancel code) and reports DeadlineExceeded from then on. A channel
  * reads a waiter's `err` while it looks for a peer to serve, so `hook` runs inside that operation.
  */
-function lazyExpiry(hook: () => void): { ctx: Context; arm: () => void } {
+function lazyExpiry(hook: () => void, { abortFirst = false } = {}): { ctx: Context; arm: () => void } {
   let armed = false;
   let expired = false;
+  const ac = new AbortController();
   const ctx: Context = {
     deadline: undefined,
     get err(): Error | undefined {
       if (!armed) return undefined;
       if (!expired) {
         expired = true;
+        // An adapter may abort its signal before it runs its hooks: Tether's listener then takes
+        // the waits under it out of their queues first.
+        if (abortFirst) ac.abort(DeadlineExceeded);
         hook();
       }
       return DeadlineExceeded;
     },
     done: new Promise<void>(() => {}),
-    signal: new AbortController().signal,
+    signal: ac.signal,
     value: () => undefined,
   };
   return { ctx, arm: () => (armed = true) };
@@ -149,6 +153,88 @@ describe("a channel operation inside which a waiter's foreign context runs code 
     expect(waiting?.error).toBe(DeadlineExceeded);
     expect(sent?.status).toBe("fulfilled");
     expect([ch0.waiting, ch1.waiting]).toEqual([0, 0]);
+  });
+
+  it("select() is not fooled by a waiter gone from a list and another come to it in one pass: it commits the case they made ready", async () => {
+    const chA = new Channel<string>();
+    const chB = new Channel<string>();
+    let r2: ReturnType<typeof track<IteratorResult<string, undefined>>> | undefined;
+    // W, a sender on chB, parks a receiver R2 on chA when select asks it, checking its case 1.
+    const lazyW = lazyExpiry(() => {
+      r2 = track(chA.recv(bg));
+    });
+    // R1, a receiver on chA, parks W when select asks it, checking its case 0: chA's receive list
+    // then goes from one waiter to none and back to one within the pass.
+    let w: ReturnType<typeof track<void>> | undefined;
+    const lazyR1 = lazyExpiry(() => {
+      w = track(chB.send(lazyW.ctx, "w"));
+      lazyW.arm();
+    });
+    let r1: ReturnType<typeof track<IteratorResult<string, undefined>>> | undefined;
+    const c1 = chB.recvCase();
+    let reads = 0;
+    const cases = [chA.sendCase("s")];
+    Object.defineProperty(cases, 1, {
+      enumerable: true,
+      get() {
+        if (++reads === 2) {
+          r1 = track(chA.recv(lazyR1.ctx));
+          lazyR1.arm();
+        }
+        return c1;
+      },
+    });
+    expect(await select(bg, cases)).toEqual({ index: 0, value: undefined, done: false });
+    await ticks(2);
+    expect([r1?.error, w?.error]).toEqual([DeadlineExceeded, DeadlineExceeded]);
+    expect(r2?.value).toEqual({ value: "s", done: false });
+    expect([chA.waiting, chB.waiting]).toEqual([0, 0]);
+  });
+});
+
+describe("a lock or a wait inside which a waiter's foreign context runs code of its own", () => {
+  it("Mutex.unlock() hands the mutex to a lock() that the code it ran queued, rather than leaving it free", async () => {
+    const mu = new Mutex();
+    expect(mu.tryLock()).toBe(true);
+    let late: ReturnType<typeof track<Disposable>> | undefined;
+    const lazy = lazyExpiry(
+      () => {
+        late = track(mu.lock(bg));
+      },
+      { abortFirst: true },
+    );
+    const first = track(mu.lock(lazy.ctx));
+    lazy.arm();
+    mu.unlock();
+    // The expired waiter left; the lock() made while it was asked is the next in line, and has it.
+    expect([mu.locked, mu.waiting]).toEqual([true, 0]);
+    await ticks(2);
+    expect(first.error).toBe(DeadlineExceeded);
+    expect(late?.status).toBe("fulfilled");
+    expect(mu.tryLock()).toBe(false);
+    late?.value?.[Symbol.dispose]();
+    expect(mu.locked).toBe(false);
+  });
+
+  it("WaitGroup releases only the waits queued when its counter reached zero, not one that the code it ran queued after adding", async () => {
+    const wg = new WaitGroup();
+    wg.add(1);
+    let later: ReturnType<typeof track<void>> | undefined;
+    const lazy = lazyExpiry(() => {
+      wg.add(1);
+      later = track(wg.wait(bg));
+    });
+    const first = track(wg.wait(lazy.ctx));
+    const second = track(wg.wait(bg));
+    lazy.arm();
+    wg.done();
+    await ticks(2);
+    expect(first.error).toBe(DeadlineExceeded);
+    expect(second.status).toBe("fulfilled");
+    expect([wg.count, wg.waiting, later?.status]).toEqual([1, 1, "pending"]);
+    wg.done();
+    await ticks(2);
+    expect([later?.status, wg.waiting]).toEqual(["fulfilled", 0]);
   });
 });
 

@@ -194,7 +194,7 @@ export function select(ctx: Context, cases: readonly SelectCase<unknown>[], opti
       const before = stamp(queued);
       const i = sample(queued);
       if (i < 0) {
-        if (sameStamp(before, stamp(queued))) break;
+        if (stamp(queued) === before) break;
         continue;
       }
       const cs = queued[i] as Case;
@@ -220,21 +220,15 @@ function sample(list: readonly Case[]): number {
 }
 
 /**
- * What the channels of `list` hold and queue, and whether they are closed: what a case's readiness
- * depends on. Reading it runs no code but Tether's.
+ * The sum of the channels' counts of what can make a case ready (`Channel._ver`). Each count only
+ * goes up, so an unchanged sum means none of them changed: sizes and lengths would not tell, since
+ * a waiter gone from a list and another come to it leave its size as it was. Reading it runs no
+ * code but Tether's.
  */
-function stamp(list: readonly Case[]): number[] {
-  const out: number[] = [];
-  for (const cs of list) {
-    const ch = cs._ch;
-    out.push(ch.length, ch._recvq.size, ch._sendq.size, ch._closed ? 1 : 0);
-  }
-  return out;
-}
-
-function sameStamp(a: readonly number[], b: readonly number[]): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+function stamp(list: readonly Case[]): number {
+  let sum = 0;
+  for (const cs of list) sum += cs._ch._ver;
+  return sum;
 }
 
 /** A copy of `cases`, each element read once and checked. */
@@ -310,6 +304,7 @@ function wait(ctx: Context, cases: readonly Case[], sel: SelectWait): void {
     const cs = cases[i] as Case;
     const op = new SelectOp(cs._value, sel, i);
     sel._ops.push(op);
+    cs._ch._ver++;
     (cs._send ? cs._ch._sendq : cs._ch._recvq).push(op);
   }
 }

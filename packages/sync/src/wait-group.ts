@@ -37,7 +37,7 @@ export class WaitGroup {
   /** @internal The counter; never negative. */
   _count = 0;
   /** @internal Waiters for the counter to reach zero; only while it is positive. */
-  readonly _q: WaitList<Waiter> = new WaitList(waitLabel);
+  _q: WaitList<Waiter> = new WaitList(waitLabel);
 
   /** The counter: jobs added and not yet done. */
   get count(): number {
@@ -77,7 +77,15 @@ export class WaitGroup {
       throw new RangeError(`WaitGroup.add: the counter would pass Number.MAX_SAFE_INTEGER: ${this._count} + ${n}`);
     }
     this._count = next;
-    if (next === 0) for (let w = this._q.shift(); w !== null; w = this._q.shift()) w._done(undefined);
+    if (next === 0 && this._q.size > 0) {
+      // Exactly the waits queued now are released. Serving asks each one's context whether it is
+      // cancelled, and a foreign context's code may add and wait anew meanwhile: such a wait joins
+      // a fresh list, and waits for the counter to come back to zero. Not `renew()`: the old list
+      // keeps its shared cancel subscription, which covers the waits still in it.
+      const q = this._q;
+      this._q = new WaitList(waitLabel);
+      for (let w = q.shift(); w !== null; w = q.shift()) w._done(undefined);
+    }
   }
 
   /**
