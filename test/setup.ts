@@ -17,7 +17,8 @@ const zero: LiveCounts = { nodesWithChildren: 0, foreignListeners: 0, timers: 0,
 
 // What was live as the test started: zero, unless an earlier test of the file leaked. That test has
 // failed already; a later one fails only for what it adds itself, so one leak fails one test, not
-// every test after it. The file's last check, after its hooks, still requires zero.
+// every test after it. The file's last check, after its hooks, still requires zero: a later test
+// whose own leak an earlier leak's release hides (the counts only net out) fails the file there.
 let atStart: LiveCounts = zero;
 beforeEach(() => {
   atStart = liveCounts();

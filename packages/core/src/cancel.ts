@@ -15,8 +15,10 @@ export function attach(node: CancelNode, parent: Context): void {
   if (owner === null) return;
   if (owner === undefined) {
     node.err = foreignErr(src as Context);
-    // A signal without a `reason` (a polyfill older than it): the cause is then the err.
-    node._cause = (src as Context).signal.reason ?? node.err;
+    // A signal without a `reason` (a polyfill older than it): the cause is then the err. A reason
+    // of null is a reason.
+    const reason: unknown = (src as Context).signal.reason;
+    node._cause = reason === undefined ? node.err : reason;
     return;
   }
   if (owner.err !== undefined) {
@@ -26,8 +28,8 @@ export function attach(node: CancelNode, parent: Context): void {
 }
 
 /**
- * Subscribes `fn` to the cancellation of `ctx`, which the caller has checked is still alive.
- * Returns null when `ctx` can never be cancelled. `label` names the wait in `dump()`.
+ * Subscribes `fn` to the cancellation of `ctx`, as {@link subscribeWith} does, and returns the
+ * subscription; null when `ctx` can never be cancelled. `label` names the wait in `dump()`.
  */
 export function subscribe(ctx: Context, fn: (err: Error) => void, label = "waiter"): Sub | null {
   const sub = new Sub(fn, label);
@@ -61,8 +63,11 @@ export function waitErr<F>(ctx: Context, err: F): Error | F {
 
 /**
  * Links `sub` (a Sub subclass that overrides `_fire`, or any {@link Subscriber}) into the
- * cancellation of `ctx`, which the caller has checked is still alive. Returns false, linking
- * nothing, when `ctx` can never be cancelled.
+ * cancellation of `ctx`. Returns false, linking nothing, when `ctx` can never be cancelled. The
+ * caller checks first that `ctx` is alive; if it has been cancelled since (code of the caller's
+ * ran in between, or a foreign context's signal aborted while its err still read undefined),
+ * nothing is linked and `sub._fire` is called in a microtask, which `unsubscribe` cannot stop: a
+ * subscriber must then ignore a call that comes after it was withdrawn or served.
  */
 export function subscribeWith(ctx: Context, sub: Subscriber): boolean {
   const src = ctx instanceof Ctx ? ctx._src : ctx;
@@ -237,5 +242,6 @@ export function cause(ctx: Context): unknown {
   const owner = owners.get(signal);
   if (owner !== undefined && owner.err !== undefined) return owner._cause;
   // A signal without a `reason` (a polyfill older than it) gives the err, as one not aborted yet does.
-  return signal.aborted ? (signal.reason ?? err) : err;
+  const reason: unknown = signal.aborted ? signal.reason : undefined;
+  return reason === undefined ? err : reason;
 }

@@ -169,6 +169,25 @@ describe("cause()", () => {
     expect(ctx.signal.reason).toBe("client went away");
   });
 
+  it("is null for a foreign context whose signal aborted with null, and for its children, made before or after", () => {
+    const ac = new AbortController();
+    const foreign: Context = {
+      deadline: undefined,
+      get err(): Error | undefined {
+        return ac.signal.aborted ? Canceled : undefined;
+      },
+      done: new Promise<void>(() => {}),
+      signal: ac.signal,
+      value: () => undefined,
+    };
+    const [before, cancelBefore] = withCancel(foreign);
+    ac.abort(null);
+    const [after, cancelAfter] = withCancel(foreign);
+    expect([cause(foreign), cause(before), cause(after)]).toEqual([null, null, null]);
+    cancelBefore();
+    cancelAfter();
+  });
+
   it("is the err of a foreign context whose signal has no reason (a polyfill older than it), and of its children", () => {
     // Like the abort-controller package that node-fetch 2 uses: `aborted`, an abort event, no `reason`.
     const signal = Object.assign(new EventTarget(), { aborted: false }) as unknown as AbortSignal;

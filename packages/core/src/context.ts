@@ -115,10 +115,10 @@ export abstract class Ctx implements Context {
   value<T>(key: Key<T>): T | undefined {
     for (let v = this._values; v !== null; v = v._up) if (v._key === key) return v._val as T;
     // Only keys made by createKey are ever stored, so checking the argument can wait for a miss.
-    // A foreign parent is asked whatever the key: it may be another copy of Tether, whose keys
-    // this copy does not recognise, and it checks the keys it is given itself.
+    // A foreign parent is asked for any object: it may be another copy of Tether, whose keys this
+    // copy does not recognise, and it checks the keys it is given itself.
     const f = this._fvalues;
-    if (f !== null) return f.value(key);
+    if (f !== null && typeof key === "object" && key !== null) return f.value(key);
     if (!isKey(key)) throw new TypeError(`value: key must be a Key made by createKey(), received ${describe(key)}`);
     return undefined;
   }

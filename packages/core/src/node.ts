@@ -134,7 +134,10 @@ export interface Subscriber {
   _fire(err: Error): void;
 }
 
-/** Withdraws `sub` from the cancel list it is in, if any; after it `_fire` is never called. */
+/**
+ * Withdraws `sub` from the cancel list it is in, if any; after it the cancel never calls `_fire`.
+ * (A subscriber that `subscribeWith` found already cancelled is in no list: its call is queued.)
+ */
 export function unsubscribe(sub: Subscriber): void {
   if (sub._owner !== null) unlink(sub);
 }
@@ -167,7 +170,7 @@ export class Sub implements Subscriber {
     (this._fn as (err: Error) => void)(err);
   }
 
-  /** Withdraws the subscription; after it `_fire` is never called. Idempotent. */
+  /** Withdraws the subscription, as {@link unsubscribe} does. Idempotent. */
   off(): void {
     if (this._owner !== null) unlink(this);
   }

@@ -142,6 +142,8 @@ describe("Context.value()", () => {
     const [child, cancel] = withCancel(foreign);
     expect(withValue(child, createKey<number>("n"), 1).value(theirs)).toBe("ada");
     expect(() => background().value(theirs)).toThrow(/^value: key must be a Key made by createKey\(\), received /);
+    // What is not even an object is no copy's key: refused here, whoever the parent.
+    expect(() => child.value("user" as unknown as Key<string>)).toThrow(/^value: key must be a Key made by createKey\(\), received "user"$/);
     cancel();
   });
 
