@@ -220,9 +220,13 @@ describe("a lock or a wait inside which a waiter's foreign context runs code of 
     const wg = new WaitGroup();
     wg.add(1);
     let later: ReturnType<typeof track<void>> | undefined;
+    let seen = -1;
     const lazy = lazyExpiry(() => {
       wg.add(1);
       later = track(wg.wait(bg));
+      // Still queued: the expiring wait, being asked, and the one queued after it, both still to be
+      // released; and this one.
+      seen = wg.waiting;
     });
     const first = track(wg.wait(lazy.ctx));
     const second = track(wg.wait(bg));
@@ -231,6 +235,7 @@ describe("a lock or a wait inside which a waiter's foreign context runs code of 
     await ticks(2);
     expect(first.error).toBe(DeadlineExceeded);
     expect(second.status).toBe("fulfilled");
+    expect(seen).toBe(3);
     expect([wg.count, wg.waiting, later?.status]).toEqual([1, 1, "pending"]);
     wg.done();
     await ticks(2);

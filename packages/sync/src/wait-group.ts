@@ -38,6 +38,8 @@ export class WaitGroup {
   _count = 0;
   /** @internal Waiters for the counter to reach zero; only while it is positive. */
   _q: WaitList<Waiter> = new WaitList(waitLabel);
+  /** @internal Lists of waits being released (see `add`): queued still, until each is served. */
+  readonly _releasing: WaitList<Waiter>[] = [];
 
   /** The counter: jobs added and not yet done. */
   get count(): number {
@@ -46,7 +48,9 @@ export class WaitGroup {
 
   /** How many `wait` calls are queued. */
   get waiting(): number {
-    return this._q.size;
+    let n = this._q.size;
+    for (const q of this._releasing) n += q.size;
+    return n;
   }
 
   /**
@@ -84,7 +88,12 @@ export class WaitGroup {
       // keeps its shared cancel subscription, which covers the waits still in it.
       const q = this._q;
       this._q = new WaitList(waitLabel);
-      for (let w = q.shift(); w !== null; w = q.shift()) w._done(undefined);
+      this._releasing.push(q);
+      try {
+        for (let w = q.shift(); w !== null; w = q.shift()) w._done(undefined);
+      } finally {
+        this._releasing.splice(this._releasing.indexOf(q), 1);
+      }
     }
   }
 
@@ -128,6 +137,6 @@ export class WaitGroup {
 
   /** Describes the state for logs and debuggers, e.g. `WaitGroup(3 running, 1 waiting)`. */
   toString(): string {
-    return `WaitGroup(${this._count} running, ${this._q.size} waiting)`;
+    return `WaitGroup(${this._count} running, ${this.waiting} waiting)`;
   }
 }
