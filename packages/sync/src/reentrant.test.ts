@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Canceled, DeadlineExceeded, background, withCancel, type Context } from "@tether/core";
 import { childCount } from "@tether/core/testing";
-import { Channel, Mutex, WaitGroup, select } from "@tether/sync";
+import { Channel, Mutex, Semaphore, WaitGroup, select } from "@tether/sync";
 import { ticks, track } from "./test-helpers/settle.js";
 
 const bg = background();
@@ -240,6 +240,113 @@ describe("a lock or a wait inside which a waiter's foreign context runs code of 
     wg.done();
     await ticks(2);
     expect([later?.status, wg.waiting]).toEqual(["fulfilled", 0]);
+  });
+});
+
+/**
+ * A foreign context whose `signal` getter runs `hook` on its second read: the first is Tether's
+ * check that the context is a Context, the second is the wait subscribing to it. With `refuse`,
+ * its signal's `addEventListener` then throws, so the subscription fails after the hook ran.
+ */
+function hookOnSubscribe(hook: () => void, { refuse = false } = {}): { ctx: Context; ac: AbortController } {
+  const ac = new AbortController();
+  if (refuse) {
+    ac.signal.addEventListener = () => {
+      throw new Error("listener refused");
+    };
+  }
+  let reads = 0;
+  const ctx: Context = {
+    deadline: undefined,
+    get err(): Error | undefined {
+      return ac.signal.aborted ? Canceled : undefined;
+    },
+    done: new Promise<void>(() => {}),
+    get signal(): AbortSignal {
+      if (++reads === 2) hook();
+      return ac.signal;
+    },
+    value: () => undefined,
+  };
+  return { ctx, ac };
+}
+
+describe("a wait whose foreign context runs code of its own as the wait subscribes to it", () => {
+  it("Mutex.lock() is granted by an unlock() that code made, rather than waiting on a free mutex", async () => {
+    const mu = new Mutex();
+    expect(mu.tryLock()).toBe(true);
+    const f = hookOnSubscribe(() => mu.unlock());
+    const hold = await mu.lock(f.ctx);
+    expect([mu.locked, mu.waiting]).toEqual([true, 0]);
+    hold[Symbol.dispose]();
+    expect(mu.locked).toBe(false);
+    f.ac.abort();
+  });
+
+  it("Semaphore.acquire() is granted by a release() that code made", async () => {
+    const sem = new Semaphore(2);
+    expect(sem.tryAcquire(2)).toBe(true);
+    const f = hookOnSubscribe(() => sem.release(2));
+    const permits = await sem.acquire(f.ctx, 2);
+    expect([sem.available, sem.waiting]).toEqual([0, 0]);
+    permits[Symbol.dispose]();
+    expect(sem.available).toBe(2);
+    f.ac.abort();
+  });
+
+  it("WaitGroup.wait() is released by a done() that code made, rather than waiting at zero", async () => {
+    const wg = new WaitGroup();
+    wg.add(1);
+    const f = hookOnSubscribe(() => wg.done());
+    await wg.wait(f.ctx);
+    expect([wg.count, wg.waiting]).toEqual([0, 0]);
+    f.ac.abort();
+  });
+
+  it("Channel.recv() and select() receive a value that code buffered, rather than waiting beside it", async () => {
+    const ch = new Channel<number>(1);
+    const f = hookOnSubscribe(() => expect(ch.trySend(7)).toBe(true));
+    expect(await ch.recv(f.ctx)).toEqual({ value: 7, done: false });
+    const g = hookOnSubscribe(() => expect(ch.trySend(8)).toBe(true));
+    expect(await select(g.ctx, [ch.recvCase()])).toEqual({ index: 0, value: 8, done: false });
+    expect([ch.length, ch.waiting]).toEqual([0, 0]);
+    f.ac.abort();
+    g.ac.abort();
+  });
+
+  it("a wait served while its subscription failed keeps what it was given; one not served rejects with the failure and leaves no waiter", async () => {
+    const mu = new Mutex();
+    expect(mu.tryLock()).toBe(true);
+    const served = hookOnSubscribe(() => mu.unlock(), { refuse: true });
+    const hold = await mu.lock(served.ctx);
+    expect(mu.locked).toBe(true);
+    const refused = hookOnSubscribe(() => {}, { refuse: true });
+    await expect(mu.lock(refused.ctx)).rejects.toThrow("listener refused");
+    expect(mu.waiting).toBe(0);
+    hold[Symbol.dispose]();
+    expect(mu.locked).toBe(false);
+    const ch = new Channel<number>(1);
+    const sel = hookOnSubscribe(() => ch.trySend(9), { refuse: true });
+    expect(await select(sel.ctx, [ch.recvCase()])).toEqual({ index: 0, value: 9, done: false });
+    const selRefused = hookOnSubscribe(() => {}, { refuse: true });
+    await expect(select(selRefused.ctx, [ch.recvCase()])).rejects.toThrow("listener refused");
+    expect(ch.waiting).toBe(0);
+  });
+
+  it("a semaphore's head wait whose subscription failed lets a smaller one queued behind it meanwhile proceed", async () => {
+    const sem = new Semaphore(3);
+    expect(sem.tryAcquire(2)).toBe(true);
+    let small: ReturnType<typeof track<Disposable>> | undefined;
+    const f = hookOnSubscribe(() => {
+      small = track(sem.acquire(bg, 1));
+    }, { refuse: true });
+    await expect(sem.acquire(f.ctx, 3)).rejects.toThrow("listener refused");
+    await ticks(2);
+    expect(small?.status).toBe("fulfilled");
+    expect([sem.available, sem.waiting]).toEqual([0, 0]);
+    small?.value?.[Symbol.dispose]();
+    sem.release(2);
+    expect(sem.available).toBe(3);
   });
 });
 

@@ -296,10 +296,14 @@ function checkDefault(options: unknown): (() => unknown) | undefined {
   return dflt;
 }
 
-/** Queues one op per case and subscribes to the context; the first to fire wins. */
+/**
+ * Queues one op per case and subscribes to the context; the first to fire wins. The ops are queued
+ * first: subscribing to a foreign context runs its code (a `signal` getter, `addEventListener`),
+ * which may operate these very channels, and an op queued by then is served rather than queued
+ * beside what would have served it. If subscribing throws, a select still waiting ends, its ops
+ * withdrawn, rejecting with what was thrown; one that an op ended meanwhile keeps its result.
+ */
 function wait(ctx: Context, cases: readonly Case[], sel: SelectWait): void {
-  // Subscribed first: subscribing to a foreign context may throw, and then no op may be queued.
-  subscribeWith(ctx, sel);
   for (let i = 0; i < cases.length; i++) {
     const cs = cases[i] as Case;
     const op = new SelectOp(cs._value, sel, i);
@@ -307,6 +311,14 @@ function wait(ctx: Context, cases: readonly Case[], sel: SelectWait): void {
     cs._ch._ver++;
     (cs._send ? cs._ch._sendq : cs._ch._recvq).push(op);
   }
+  try {
+    subscribeWith(ctx, sel);
+  } catch (error) {
+    if (!sel._settled) sel._end(null, error as Error);
+    return;
+  }
+  // Ended while it subscribed: `_end` withdrew a subscription that was not linked yet.
+  if (sel._settled) sel.off();
 }
 
 /**

@@ -265,19 +265,41 @@ export function settle<T>(list: WaitList<Waiter>, w: Settling, ctx: Context): Pr
   const p = new Promise<T>((resolve) => {
     w._resolve = resolve as (value: unknown) => void;
   });
-  // Subscribed before it is listed: subscribing to a foreign context may fail (its signal's
-  // `addEventListener` throws), and a waiter listed without a subscription would be served later,
-  // a lock or a value handed to a caller who was told the call failed. The failure is the wait's
-  // rejection, not a throw: the caller asked for a promise.
   const sub = list._sub;
   if (sub !== null && sub._ctx === ctx) {
     sub._count++;
     w._sub = sub;
   } else if (!neverCancelled(ctx)) {
     // Under `background()` there is nothing to subscribe to: no subscription object is made.
-    const failed = cover(list, w, ctx);
-    if (failed !== null) return Promise.reject(failed.error);
+    return coverListed(list, w, ctx, p);
   }
   list.push(w);
+  return p;
+}
+
+/**
+ * The rest of {@link settle} for a wait that needs a subscription of its own or a new shared one.
+ * Subscribing to a foreign context runs its code (a `signal` getter, `addEventListener`), which
+ * may operate this very primitive: the waiter is listed first, so an unlock, a send or a `done()`
+ * made then serves it rather than finding nobody waiting, while the wait queues beside a free
+ * lock or a buffered value. If subscribing fails, a waiter still listed leaves and its promise
+ * rejects with what was thrown: the caller asked for a promise. One served meanwhile keeps what it
+ * was given, and the failure to watch a wait that is over is not an error.
+ */
+function coverListed<T>(list: WaitList<Waiter>, w: Settling, ctx: Context, p: Promise<T>): Promise<T> {
+  list.push(w);
+  const failed = cover(list, w, ctx);
+  if (failed !== null) {
+    const at = w._wlist;
+    if (at !== null) {
+      at.remove(w);
+      // It may have held back waits queued behind it meanwhile (a semaphore's head).
+      if (at._grantor !== null) at._grantor._grant();
+      return Promise.reject(failed.error);
+    }
+    return p;
+  }
+  // Served, or failed, while it subscribed: its list let it go before it had a subscription to end.
+  if (w._wlist === null) w._sub?._leave();
   return p;
 }
