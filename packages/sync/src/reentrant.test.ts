@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Canceled, DeadlineExceeded, background, withCancel, type Context } from "@tether/core";
+import { liveCounts } from "@tether/core/testing";
 import { childCount } from "@tether/core/testing";
 import { Channel, Mutex, Semaphore, WaitGroup, select } from "@tether/sync";
 import { ticks, track } from "./test-helpers/settle.js";
@@ -347,6 +348,96 @@ describe("a wait whose foreign context runs code of its own as the wait subscrib
     small?.value?.[Symbol.dispose]();
     sem.release(2);
     expect(sem.available).toBe(3);
+  });
+});
+
+describe("waits that code run while a wait subscribes starts on the same list", () => {
+  it.each(["Mutex.lock", "Channel.recv"] as const)(
+    "%s: such a wait under another context is failed by that context's cancel, and the first by its own",
+    async (op) => {
+      const mu = new Mutex();
+      expect(mu.tryLock()).toBe(true);
+      const ch = new Channel<number>();
+      const wait = (ctx: Context): Promise<unknown> => (op === "Mutex.lock" ? mu.lock(ctx) : ch.recv(ctx));
+      const [g, cancelG] = withCancel(bg);
+      let inner: ReturnType<typeof track<unknown>> | undefined;
+      const f = hookOnSubscribe(() => {
+        inner = track(wait(g));
+      });
+      const outer = track(wait(f.ctx));
+      cancelG();
+      await ticks(2);
+      expect(inner?.error).toBe(Canceled);
+      expect(outer.status).toBe("pending");
+      f.ac.abort();
+      await ticks(2);
+      expect(outer.error).toBe(Canceled);
+      expect([mu.waiting, ch.waiting]).toEqual([0, 0]);
+      mu.unlock();
+    },
+  );
+
+  it("a wait served by code that its subscription's sweep runs leaves that subscription idle, and a later wait under the context is cancellable", async () => {
+    // A foreign signal whose removeEventListener runs code: withdrawing its idle subscription
+    // (the sweep, forced early by 1,024 subscriptions queued for it) unlocks the mutex.
+    let hook: (() => void) | null = null;
+    const ac = new AbortController();
+    const remove = ac.signal.removeEventListener.bind(ac.signal);
+    ac.signal.removeEventListener = (type: string, listener: Parameters<AbortSignal["removeEventListener"]>[1]) => {
+      remove(type, listener);
+      const h = hook;
+      hook = null;
+      h?.();
+    };
+    const x: Context = {
+      deadline: undefined,
+      get err(): Error | undefined {
+        return ac.signal.aborted ? Canceled : undefined;
+      },
+      done: new Promise<void>(() => {}),
+      signal: ac.signal,
+      value: () => undefined,
+    };
+    const muX = new Mutex();
+    expect(muX.tryLock()).toBe(true);
+    const px = muX.lock(x);
+    muX.unlock();
+    (await px)[Symbol.dispose]();
+    const fillers: Array<[Mutex, () => void, Promise<unknown>]> = [];
+    for (let i = 0; i < 1_023; i++) {
+      const m = new Mutex();
+      m.tryLock();
+      const [c, cancel] = withCancel(bg);
+      fillers.push([m, cancel, m.lock(c).catch(() => undefined)]);
+    }
+    const mu = new Mutex();
+    expect(mu.tryLock()).toBe(true);
+    hook = () => mu.unlock();
+    const [t, cancelT] = withCancel(bg);
+    const first = await mu.lock(t);
+    for (const [, cancel] of fillers) cancel();
+    await Promise.all(fillers.map(([, , p]) => p));
+    first[Symbol.dispose]();
+    expect(mu.tryLock()).toBe(true);
+    const second = track(mu.lock(t));
+    cancelT();
+    await ticks(2);
+    expect(second.error).toBe(Canceled);
+    expect(mu.waiting).toBe(0);
+    mu.unlock();
+    ac.abort();
+    await new Promise<void>((r) => setTimeout(r, 0));
+    expect(liveCounts().nodesWithChildren).toBe(0);
+  });
+
+  it("select() whose subscription throws null rejects with null", async () => {
+    const ch = new Channel<number>();
+    const refusing = hookOnSubscribe(() => {});
+    refusing.ac.signal.addEventListener = () => {
+      throw null;
+    };
+    await expect(select(refusing.ctx, [ch.recvCase()])).rejects.toBeNull();
+    expect(ch.waiting).toBe(0);
   });
 });
 

@@ -314,7 +314,7 @@ function wait(ctx: Context, cases: readonly Case[], sel: SelectWait): void {
   try {
     subscribeWith(ctx, sel);
   } catch (error) {
-    if (!sel._settled) sel._end(null, error as Error);
+    if (!sel._settled) sel._end(null, error);
     return;
   }
   // Ended while it subscribed: `_end` withdrew a subscription that was not linked yet.
@@ -335,7 +335,7 @@ class SelectWait extends Sub {
   constructor(
     readonly _ctx: Context,
     private readonly _resolve: (sel: SelectWait) => void,
-    private readonly _reject: (err: Error) => void,
+    private readonly _reject: (err: unknown) => void,
   ) {
     super(null, "select");
   }
@@ -344,13 +344,17 @@ class SelectWait extends Sub {
     this._end(null, waitErr(this._ctx, err));
   }
 
-  /** Ends the select: withdraws every op still queued, then resolves (`err` null) or rejects. */
-  _end(fired: SelectOp | null, err: Error | null, result?: unknown): void {
+  /**
+   * Ends the select: withdraws every op still queued, then resolves with `fired`'s result (`err`
+   * null), or rejects with `err`: an op's failure, or, with no op, whatever ended the wait (a
+   * failed subscription may have thrown anything, null included).
+   */
+  _end(fired: SelectOp | null, err: unknown, result?: unknown): void {
     if (this._settled) return;
     this._settled = true;
     for (const op of this._ops) op._wlist?.remove(op);
     this.off();
-    if (err !== null) this._reject(err);
+    if (fired === null || err !== null) this._reject(err);
     else {
       this._index = (fired as SelectOp)._index;
       this._result = result;

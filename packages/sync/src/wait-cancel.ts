@@ -33,6 +33,8 @@ export class Shared implements Subscriber, Cover, Idle {
   /** How many of the list's waiters it covers; at 0 it is idle. */
   _count = 1;
   _lingering = false;
+  /** Set once it is withdrawn or has fired: a late call from core then does nothing. */
+  _over = false;
 
   constructor(
     /** The list whose slot it holds; a Mutex moves it to the fresh list of its next run of contention. */
@@ -73,6 +75,7 @@ export class Shared implements Subscriber, Cover, Idle {
 
   /** Withdraws the subscription, idle, and frees the list's slot if it still holds it. */
   _end(): void {
+    this._over = true;
     if (this._list._sub === this) this._list._sub = null;
     unsubscribe(this);
   }
@@ -80,11 +83,14 @@ export class Shared implements Subscriber, Cover, Idle {
   /** The cancel: fails every waiter it covers, in queue order, then lets those behind proceed. */
   _fire(err: Error): void {
     const list = this._list;
-    // A late call: core fires an already-cancelled foreign context's subscribers in a microtask,
-    // by which time this subscription may have been withdrawn, its waiters served. No waiter still
-    // points to a withdrawn one, so the walk would fail nobody; this only skips it and the grant.
-    if (list._sub !== this) return;
-    list._sub = null;
+    // A late call: core fires an already-cancelled context's subscribers in a microtask, by which
+    // time this subscription may have been withdrawn, its waiters served. No waiter still points
+    // to a withdrawn one, so the walk would fail nobody; this only skips it and the grant.
+    if (this._over) return;
+    this._over = true;
+    // Not necessarily the list's slot: one made while another wait took the slot (see
+    // `subscribeCover`) covers its waiters all the same.
+    if (list._sub === this) list._sub = null;
     // Idle: its waiters were all served, or failed already by the list's `head` in this cancel.
     let left = this._count;
     if (left === 0) return;
@@ -161,16 +167,25 @@ function subscribeCover(list: WaitList<Waiter>, w: Waiter, ctx: Context): void {
   const idle = list._sub;
   // An idle subscription under another context gives up the slot to this one.
   if (idle !== null && idle._count === 0) idle._end();
+  // Subscribing runs a foreign context's code, which may serve `w` (it is listed already: see
+  // `settle`) or start other waits on this list, even take the slot: each case is looked at after.
   if (list._sub === null) {
     const fresh = new Shared(list, ctx);
     if (subscribeWith(ctx, fresh)) {
-      w._sub = list._sub = fresh;
+      // Served meanwhile, so covering nobody: idle from the start, swept like any idle one.
+      if (w._wlist === null) fresh._count = 0;
+      else w._sub = fresh;
+      if (list._sub === null) list._sub = fresh;
       // Queued for the sweep from the start, not as it first idles: most live less than a timer
-      // turn, so the hot path that idles them finds them queued and never makes this call.
+      // turn, so the hot path that idles them finds them queued and never makes this call. Last,
+      // since a sweep it starts may run foreign code too (a signal's `removeEventListener`).
       linger(fresh);
     }
   } else {
     const own = new Own(w, ctx);
-    if (subscribeWith(ctx, own)) w._sub = own;
+    if (subscribeWith(ctx, own)) {
+      if (w._wlist === null) unsubscribe(own);
+      else w._sub = own;
+    }
   }
 }

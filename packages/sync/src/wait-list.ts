@@ -289,17 +289,10 @@ export function settle<T>(list: WaitList<Waiter>, w: Settling, ctx: Context): Pr
 function coverListed<T>(list: WaitList<Waiter>, w: Settling, ctx: Context, p: Promise<T>): Promise<T> {
   list.push(w);
   const failed = cover(list, w, ctx);
-  if (failed !== null) {
-    const at = w._wlist;
-    if (at !== null) {
-      at.remove(w);
-      // It may have held back waits queued behind it meanwhile (a semaphore's head).
-      if (at._grantor !== null) at._grantor._grant();
-      return Promise.reject(failed.error);
-    }
-    return p;
-  }
-  // Served, or failed, while it subscribed: its list let it go before it had a subscription to end.
-  if (w._wlist === null) w._sub?._leave();
-  return p;
+  const at = w._wlist;
+  if (failed === null || at === null) return p;
+  at.remove(w);
+  // It may have held back waits queued behind it meanwhile (a semaphore's head).
+  if (at._grantor !== null) at._grantor._grant();
+  return Promise.reject(failed.error);
 }
