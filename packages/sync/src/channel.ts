@@ -66,12 +66,6 @@ export class Channel<in out T> implements AsyncIterable<T> {
   readonly _sendq: WaitList<Waiter> = new WaitList(sendLabel);
   /** @internal Set once by close(). */
   _closed = false;
-  /**
-   * @internal Counts what can make a case of a select ready: a wait queued on either list, a value
-   * buffered, a slot freed, the close. Never goes down, so select can tell that nothing of that
-   * kind happened while it sampled: the sum over its channels is unchanged.
-   */
-  _ver = 0;
 
   /**
    * Makes an open channel of the given buffer capacity (default 0, unbuffered).
@@ -126,7 +120,6 @@ export class Channel<in out T> implements AsyncIterable<T> {
     const r = this._offer(value);
     if (r === DONE) return SENT;
     if (r === CLOSED) return Promise.reject(new ChannelClosedError("Channel.send: the channel is closed", value));
-    this._ver++;
     return park(this._sendq, c, value);
   }
 
@@ -162,7 +155,6 @@ export class Channel<in out T> implements AsyncIterable<T> {
     if (err !== undefined) return Promise.reject(err);
     const r = this._take();
     if (r !== undefined) return Promise.resolve(r);
-    this._ver++;
     if (mine === null) return park(this._recvq, c, undefined);
     const w = parked(c, undefined);
     const p = settle<IteratorResult<T, undefined>>(this._recvq, w, c);
@@ -225,7 +217,6 @@ export class Channel<in out T> implements AsyncIterable<T> {
   close(): void {
     if (this._closed) throw new ChannelClosedError("Channel.close: the channel is already closed");
     this._closed = true;
-    this._ver++;
     // Shift one at a time: a select woken here withdraws its other cases, maybe from these lists.
     for (let w = this._recvq.shift(); w !== null; w = this._recvq.shift()) w._done(drained());
     for (let w = this._sendq.shift(); w !== null; w = this._sendq.shift()) {
@@ -331,7 +322,6 @@ export class Channel<in out T> implements AsyncIterable<T> {
     const b = this._buf;
     if (b !== null && b.length < this._cap) {
       b.push(v);
-      this._ver++;
       return DONE;
     }
     return BLOCKED;
@@ -348,7 +338,6 @@ export class Channel<in out T> implements AsyncIterable<T> {
       const s = this._sendq.shift();
       if (b.length > 0) {
         const value = b.shift() as T;
-        this._ver++;
         if (s !== null) {
           b.push(s._data as T);
           s._done(undefined);

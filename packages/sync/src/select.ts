@@ -3,7 +3,7 @@ import { Sub, asContext, asFunction, describe, subscribeWith, waitErr } from "@t
 import type { Channel } from "./channel.js";
 import { ChannelClosedError } from "./errors.js";
 import { DONE } from "./offer.js";
-import type { Waiter, WaitList } from "./wait-list.js";
+import { type Waiter, type WaitList, churn } from "./wait-list.js";
 
 declare const caseResult: unique symbol;
 
@@ -189,12 +189,14 @@ export function select(ctx: Context, cases: readonly SelectCase<unknown>[], opti
     // can find that it now is, and the waiter that made the case ready leaves. Each miss removes
     // such a waiter, so this ends; the bound only stops a context whose code keeps queueing more.
     // A pass that finds none ready may also have run such code, which made a case it had already
-    // passed ready: select waits only after a pass that left the channels as it found them.
+    // passed ready. That code runs only as a list asks a waiter's context whether it is cancelled,
+    // and in a pass that found no case ready every such question found the waiter gone or no
+    // longer the head, which `churn` counts: select waits only after a pass that counted none.
     for (let tries = 0; tries < MAX_TRIES; tries++) {
-      const before = stamp(queued);
+      const before = churn.n;
       const i = sample(queued);
       if (i < 0) {
-        if (stamp(queued) === before) break;
+        if (churn.n === before) break;
         continue;
       }
       const cs = queued[i] as Case;
@@ -219,17 +221,6 @@ function sample(list: readonly Case[]): number {
   return chosen;
 }
 
-/**
- * The sum of the channels' counts of what can make a case ready (`Channel._ver`). Each count only
- * goes up, so an unchanged sum means none of them changed: sizes and lengths would not tell, since
- * a waiter gone from a list and another come to it leave its size as it was. Reading it runs no
- * code but Tether's.
- */
-function stamp(list: readonly Case[]): number {
-  let sum = 0;
-  for (const cs of list) sum += cs._ch._ver;
-  return sum;
-}
 
 /** A copy of `cases`, each element read once and checked. */
 function copyCases(cases: readonly unknown[]): Case[] {
@@ -308,7 +299,6 @@ function wait(ctx: Context, cases: readonly Case[], sel: SelectWait): void {
     const cs = cases[i] as Case;
     const op = new SelectOp(cs._value, sel, i);
     sel._ops.push(op);
-    cs._ch._ver++;
     (cs._send ? cs._ch._sendq : cs._ch._recvq).push(op);
   }
   try {
