@@ -154,8 +154,19 @@ export function release(n: CancelNode): void {
   const l = n._listener;
   if (l !== undefined) {
     n._listener = undefined;
-    l[0].removeEventListener("abort", l[1]);
     live.foreignListeners--;
+    try {
+      l[0].removeEventListener("abort", l[1]);
+    } catch (error) {
+      // A foreign signal that refuses (a revoked Proxy, a polyfill that throws). Letting go goes
+      // on: the throw would escape whatever let go of the node, a cancel half done or a wait list
+      // halfway through serving a waiter, and lose that work. The error is not swallowed: it is
+      // thrown again in a microtask, an uncaught exception, as the platform reports a throwing
+      // event listener's.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
   const f = n._follow;
   if (f !== undefined) {

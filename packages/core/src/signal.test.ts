@@ -1,4 +1,6 @@
 import { getEventListeners } from "node:events";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it, vi } from "vitest";
 import {
   Canceled,
@@ -17,6 +19,7 @@ import {
 import { childCount, liveCounts } from "@tether/core/testing";
 import { ForeignContext } from "./test-helpers/foreign.js";
 import { isSettled } from "./test-helpers/flush.js";
+import { runNodeReport } from "../../../test/child.js";
 
 /** A fetch-style consumer: waits for work that aborts with `signal.reason`, as fetch() does. */
 function abortableWork(signal: AbortSignal): Promise<never> {
@@ -298,6 +301,21 @@ describe("withSignal()", () => {
 });
 
 describe("foreign signals that misbehave", () => {
+  it(
+    "a signal whose removeEventListener throws stops no cancel halfway: every child is cancelled and the error is reported as uncaught",
+    async () => {
+      const fixture = fileURLToPath(new URL("./test-helpers/refusing-signal.mjs", import.meta.url));
+      expect(existsSync(fileURLToPath(new URL("../dist/index.js", import.meta.url))), "build with `npx tsc -b` first").toBe(true);
+      expect(await runNodeReport(fixture)).toEqual({
+        threw: null,
+        aborted: [true, true, true],
+        uncaught: ["signal gone"],
+        live: { nodesWithChildren: 0, foreignListeners: 0, timers: 0, tasks: 0, waiters: 0 },
+      });
+    },
+    15_000,
+  );
+
   it("withSignal() whose signal throws on addEventListener or on reason throws and links no child", () => {
     const [parent, cancel] = withCancel(background());
     const refusing = { aborted: false, addEventListener: () => { throw new Error("refused"); }, removeEventListener: () => {} };

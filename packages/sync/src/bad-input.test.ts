@@ -58,7 +58,26 @@ describe("a bad argument to a method that returns a promise", () => {
     expect(a.trySend(42)).toBe(false);
   });
 
-  it("select() rejects, never throws, for a forged case that only shares the prototype of a real one", async () => {
+  it("select() refuses a Proxy around a real case without reading through it, and queues nothing", async () => {
+    const ch = new Channel<number>();
+    const reads: PropertyKey[] = [];
+    const proxied = new Proxy(ch.recvCase(), {
+      get(target, key, receiver) {
+        reads.push(key);
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+      getPrototypeOf(target) {
+        reads.push("getPrototypeOf");
+        return Reflect.getPrototypeOf(target);
+      },
+    });
+    await expect(select(bg, [proxied])).rejects.toThrow(/^select: cases\[0\] must be a case made by recvCase\(\) or sendCase\(\), received /);
+    // Only the error message may look at it (to name it); no case field is read.
+    expect(reads.filter((k) => typeof k === "string" && k.startsWith("_"))).toEqual([]);
+    expect(ch.waiting).toBe(0);
+  });
+
+  it("select() rejects, never throws, for a forged case that only shares the prototype of a real one, and reads none of its fields", async () => {
     const real = new Channel<number>().recvCase();
     const forged = Object.create(Object.getPrototypeOf(real) as object, {
       _send: {
@@ -69,7 +88,7 @@ describe("a bad argument to a method that returns a promise", () => {
     }) as typeof real;
     let p: Promise<unknown> | undefined;
     expect(() => (p = select(bg, [forged]))).not.toThrow();
-    await expect(p).rejects.toThrow("forged");
+    await expect(p).rejects.toThrow(/^select: cases\[0\] must be a case made by recvCase\(\) or sendCase\(\), received /);
   });
 });
 

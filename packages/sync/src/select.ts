@@ -93,6 +93,18 @@ type ResultsOf<C extends readonly SelectCase<unknown>[]> = {
 
 /** @internal The run-time form of every SelectCase. */
 export class Case {
+  /**
+   * Marks the cases this class made. `instanceof` would also accept a Proxy around one (its
+   * prototype trap forwards), whose property reads then run the caller's code inside select's
+   * sampling and queueing, where select relies on none running; a private field is not forwarded.
+   */
+  readonly #made = true;
+
+  /** Whether `x` is a case made by `recvCase()` or `sendCase()`, without running any code of `x`'s. */
+  static _is(x: unknown): x is Case {
+    return typeof x === "object" && x !== null && #made in x;
+  }
+
   constructor(
     readonly _ch: Channel<unknown>,
     readonly _send: boolean,
@@ -160,7 +172,7 @@ export function select(ctx: Context, cases: readonly SelectCase<unknown>[], opti
     let at = -1;
     for (let i = 0, ready = 0; i < cases.length; i++) {
       const cs: unknown = cases[i];
-      if (!(cs instanceof Case)) throw notACase(cs, i);
+      if (!Case._is(cs)) throw notACase(cs, i);
       if (isReady(cs) && Math.random() * ++ready < 1) {
         chosen = cs;
         at = i;
@@ -228,7 +240,7 @@ function copyCases(cases: readonly unknown[]): Case[] {
   const list = new Array<Case>(n);
   for (let i = 0; i < n; i++) {
     const cs = cases[i];
-    if (!(cs instanceof Case)) throw notACase(cs, i);
+    if (!Case._is(cs)) throw notACase(cs, i);
     list[i] = cs;
   }
   return list;
