@@ -8,6 +8,22 @@ import { Canceled, DeadlineExceeded, DeadlineExceededError, errorIs } from "./er
 import { CancelNode, Follow, Kind, Sub, append, owners } from "./node.js";
 
 /** The error a foreign context reports, defaulting to Canceled for one that reports none. */
+/**
+ * A foreign signal's `reason`, read once, inside an abort listener or a cancel where a throw would
+ * leave followers alive: undefined if its getter throws (the cause is then the err), and what it
+ * threw is thrown again in a microtask, an uncaught exception, not swallowed.
+ */
+function reasonOf(signal: AbortSignal): unknown {
+  try {
+    return signal.reason;
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+    return undefined;
+  }
+}
+
 export function foreignErr(ctx: Context): Error {
   try {
     const e = ctx.err;
@@ -31,7 +47,8 @@ class Bridge extends CancelNode {
     super(background(), Kind.Hidden, undefined);
     const listener = (): void => {
       signalBridges.delete(_signal);
-      cancelNode(this, errForReason(_signal.reason), _signal.reason);
+      const reason = reasonOf(_signal);
+      cancelNode(this, errForReason(reason), reason);
     };
     _signal.addEventListener("abort", listener);
     this._listener = [_signal, listener];
@@ -59,7 +76,7 @@ class ContextBridge extends CancelNode {
     super(_ctx, Kind.Hidden, undefined);
     const sub = new Sub(() => {
       contextBridges.delete(_ctx);
-      cancelNode(this, foreignErr(_ctx), signal.reason);
+      cancelNode(this, foreignErr(_ctx), reasonOf(signal));
     }, "foreign context");
     // Recorded only once it follows the signal: a Bridge whose `addEventListener` throws leaves no
     // record, so the next child of this context tries again.

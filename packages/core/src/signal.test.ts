@@ -302,14 +302,14 @@ describe("withSignal()", () => {
 
 describe("foreign signals that misbehave", () => {
   it(
-    "a signal whose removeEventListener throws stops no cancel halfway: every child is cancelled and the error is reported as uncaught",
+    "a signal whose removeEventListener or reason getter throws stops no cancel halfway: every follower is cancelled and each error is reported as uncaught",
     async () => {
       const fixture = fileURLToPath(new URL("./test-helpers/refusing-signal.mjs", import.meta.url));
       expect(existsSync(fileURLToPath(new URL("../dist/index.js", import.meta.url))), "build with `npx tsc -b` first").toBe(true);
       expect(await runNodeReport(fixture)).toEqual({
-        threw: null,
-        aborted: [true, true, true],
-        uncaught: ["signal gone"],
+        removeRefused: { threw: null, aborted: [true, true, true] },
+        reasonRefused: { aborted: [true, true], errs: ["CanceledError", "CanceledError"] },
+        uncaught: ["signal gone", "reason gone"],
         live: { nodesWithChildren: 0, foreignListeners: 0, timers: 0, tasks: 0, waiters: 0 },
       });
     },

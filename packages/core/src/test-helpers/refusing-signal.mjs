@@ -1,28 +1,41 @@
-// Run by signal.test.ts as a child process, since what it checks is an uncaught exception: a
-// foreign signal whose removeEventListener throws must not stop a cancel halfway. One child of a
-// parent follows such a signal; cancelling the parent must still cancel and release every child,
-// and report the signal's error as an uncaught exception afterwards, not swallow it. It imports
-// the built package, as a user would.
+// Run by signal.test.ts as a child process, since what it checks is uncaught exceptions: a foreign
+// signal whose removeEventListener or reason getter throws must not stop a cancel halfway. Every
+// child must still be cancelled and released, and each error reported as an uncaught exception
+// afterwards, not swallowed. It imports the built package, as a user would.
 import { background, withCancel, withSignal } from "../../dist/index.js";
 import { liveCounts } from "../../dist/testing.js";
 
-const ac = new AbortController();
-ac.signal.removeEventListener = () => {
-  throw new Error("signal gone");
-};
 const uncaught = [];
 process.on("uncaughtException", (e) => uncaught.push(e.message));
 
+// One child of a parent follows a signal that refuses to remove its listener.
+const refusing = new AbortController();
+refusing.signal.removeEventListener = () => {
+  throw new Error("signal gone");
+};
 const [parent, cancelParent] = withCancel(background());
-const [first] = withCancel(parent);
-const [follower] = withSignal(parent, ac.signal);
-const [last] = withCancel(parent);
+const children = [withCancel(parent)[0], withSignal(parent, refusing.signal)[0], withCancel(parent)[0]];
+// Read before the cancel: a signal first read after it is made already aborted.
+const signals = children.map((c) => c.signal);
 let threw = null;
 try {
   cancelParent();
 } catch (e) {
   threw = e.message;
 }
-const aborted = [first, follower, last].map((c) => c.signal.aborted);
+const removeRefused = { threw, aborted: signals.map((s) => s.aborted) };
+
+// Two contexts follow a signal whose reason cannot be read when it aborts.
+const unreadable = new AbortController();
+Object.defineProperty(unreadable.signal, "reason", {
+  get() {
+    throw new Error("reason gone");
+  },
+});
+const followers = [withSignal(background(), unreadable.signal)[0], withSignal(background(), unreadable.signal)[0]];
+const followerSignals = followers.map((c) => c.signal);
+unreadable.abort();
+const reasonRefused = { aborted: followerSignals.map((s) => s.aborted), errs: followers.map((c) => c.err?.name) };
+
 await new Promise((r) => setImmediate(r));
-process.stdout.write(JSON.stringify({ threw, aborted, uncaught, live: liveCounts() }));
+process.stdout.write(JSON.stringify({ removeRefused, reasonRefused, uncaught, live: liveCounts() }));
