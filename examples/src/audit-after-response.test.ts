@@ -53,7 +53,8 @@ describe("audit-after-response", () => {
 
   it("close() waits for audit writes still within their time", async () => {
     const written: string[] = [];
-    server = await startAuditServer({ sink: slowSink(30, written), log: () => {} });
+    // A write of 30 ms, well within its time even on a machine that stalls for seconds.
+    server = await startAuditServer({ sink: slowSink(30, written), auditTimeoutMs: 10_000, log: () => {} });
     await (await fetch(`${server.url}/a`)).text();
     await server.close();
     server = undefined;

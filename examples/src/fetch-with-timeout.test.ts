@@ -12,7 +12,7 @@ describe("fetchWithTimeout", () => {
   });
 
   it("fetchWithTimeout() resolves with the body when the server answers in time", async () => {
-    await expect(fetchWithTimeout(background(), `${server.url}/fast`, 1_000)).resolves.toBe("hello");
+    await expect(fetchWithTimeout(background(), `${server.url}/fast`, 10_000)).resolves.toBe("hello");
   });
 
   it("fetchWithTimeout() rejects with DeadlineExceeded as the cause when the server stalls", async () => {

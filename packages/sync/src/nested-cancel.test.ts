@@ -6,6 +6,9 @@ import { ForeignContext } from "../../core/src/test-helpers/foreign.js";
 import { below, mulberry32, runSeed } from "./test-helpers/prng.js";
 import { type When, randomWhen, schedule, settlesByTurn, ticks } from "./test-helpers/settle.js";
 
+/** Thousands of seeded rounds: a second on an idle machine, several on a loaded one; not a hang. */
+const SEEDED_TIMEOUT = 60_000;
+
 // Cancels that reach waits through trees of contexts: a parent's cancel ending the waits of
 // several children at once, on several primitives, mixed with foreign contexts, contexts that
 // can never be cancelled, and abort listeners that start more waits or cancel other contexts
@@ -214,5 +217,5 @@ describe("waits under nested and foreign contexts", () => {
   it("Mutex, Semaphore and RWMutex end every wait once, never over-grant and keep no subscription, over 3,000 seeded rounds", async () => {
     const rnd = mulberry32(seed);
     for (let r = 0; r < 3000; r++) await round(rnd, `seed ${seed}, round ${r} (replay with TETHER_SEED=${seed})`);
-  });
+  }, SEEDED_TIMEOUT);
 });

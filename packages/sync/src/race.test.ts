@@ -5,6 +5,9 @@ import { type Locker, lockers } from "./test-helpers/locker-suite.js";
 import { below, mulberry32, runSeed } from "./test-helpers/prng.js";
 import { type When, randomWhen, schedule, settlesByTurn, ticks } from "./test-helpers/settle.js";
 
+/** Thousands of seeded rounds: a second on an idle machine, several on a loaded one; not a hang. */
+const SEEDED_TIMEOUT = 60_000;
+
 // Cancel racing the hand-over. Each round parks waiters, then fires the release (unlock, release,
 // send…) and the cancels at random moments around it — in the same synchronous step in a random
 // order, in a microtask, or some microtask turns later — and checks that every waiter ended with
@@ -106,7 +109,7 @@ describe("cancel racing the hand-over", () => {
       const rnd = mulberry32(seed);
       const lk = factory();
       for (let round = 0; round < 2000; round++) await lockerRound(lk, rnd, where(name, round));
-    });
+    }, SEEDED_TIMEOUT);
   }
 
   it("Semaphore: weighted acquires cancelled around release() lose and duplicate no permit, over 2,000 seeded rounds", async () => {
@@ -164,7 +167,7 @@ describe("cancel racing the hand-over", () => {
       expect(sem.available, `${msg}: permits lost`).toBe(size);
       expect(sem.waiting, msg).toBe(0);
     }
-  });
+  }, SEEDED_TIMEOUT);
 
   it("RWMutex: readers and writers cancelled around unlock() and rUnlock() keep the lock consistent, over 2,000 seeded rounds", async () => {
     const rnd = mulberry32(seed);
@@ -235,7 +238,7 @@ describe("cancel racing the hand-over", () => {
       expect(rw.tryLock(), msg).toBe(true);
       rw.unlock();
     }
-  });
+  }, SEEDED_TIMEOUT);
 
   it("Channel: sends and receives, direct or through select, cancelled around each other deliver every value exactly once, over 3,000 seeded rounds", async () => {
     const rnd = mulberry32(seed);
@@ -307,5 +310,5 @@ describe("cancel racing the hand-over", () => {
         `${msg}: values received are not exactly the values whose send resolved`,
       ).toEqual([...delivered].sort((x, y) => x - y));
     }
-  });
+  }, SEEDED_TIMEOUT);
 });
