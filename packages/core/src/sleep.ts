@@ -12,7 +12,7 @@ import { armAfter, checkMs, disarm } from "./timer.js";
  * @example
  * ```ts
  * import { background, sleep } from "@tether/core";
- * await sleep(background(), 1);
+ * console.assert((await sleep(background(), 1)) === undefined);
  * ```
  */
 export function sleep(ctx: Context, ms: number): Promise<void> {

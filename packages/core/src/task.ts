@@ -11,14 +11,15 @@ import { suppressed } from "./suppressed.js";
  *
  * @example The three shapes
  * ```ts
- * import { type Task, sleep, until } from "@tether/core";
+ * import { type Task, background, runTask, sleep, until } from "@tether/core";
  * const plain: Task<number> = () => 1;
  * const asyncFn: Task<number> = async (ctx) => (await sleep(ctx, 1), 2);
  * const generator: Task<number> = async function* () {
  *   yield; // a checkpoint
  *   return yield* until(Promise.resolve(3));
  * };
- * void [plain, asyncFn, generator];
+ * const results = await Promise.all([plain, asyncFn, generator].map((task) => runTask(background(), task)));
+ * console.assert(results.join() === "1,2,3");
  * ```
  */
 export type Task<T> = (ctx: Context) => T | PromiseLike<T> | AsyncGenerator<unknown, T, unknown>;

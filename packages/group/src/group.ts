@@ -13,6 +13,8 @@ import { isEcho, markFailure } from "./echo.js";
  * const options: GroupOptions = { limit: 8, failFast: true, name: "thumbnails" };
  * const g = new Group(background(), options);
  * await g.wait();
+ * // A group's context ends cancelled once it has waited, even on success.
+ * console.assert(g.size === 0 && g.ctx.err !== undefined);
  * ```
  */
 export interface GroupOptions {
@@ -35,6 +37,7 @@ export interface GroupOptions {
  * const options: GoOptions = { name: "resize 1.png" };
  * g.go(() => "done", options);
  * await g.wait();
+ * console.assert(g.size === 0 && g.errors.length === 0);
  * ```
  */
 export interface GoOptions {

@@ -172,15 +172,14 @@ export class Mutex {
    * // Somebody else holds it for a second: longer than we will wait.
    * const holder = setTimeout(() => mu.unlock(), 1_000);
    * const [ctx, cancel] = withTimeout(background(), 10);
-   * try {
-   *   await mu.lock(ctx);
-   * } catch (err) {
-   *   console.assert(errorIs(err, DeadlineExceeded) && mu.waiting === 0);
-   * } finally {
-   *   cancel();
-   *   clearTimeout(holder);
-   *   mu.unlock();
-   * }
+   * const outcome = await mu.lock(ctx).then(
+   *   () => "locked",
+   *   (err: unknown) => err,
+   * );
+   * cancel();
+   * clearTimeout(holder);
+   * console.assert(errorIs(outcome, DeadlineExceeded) && mu.waiting === 0);
+   * mu.unlock();
    * ```
    */
   lock(ctx: Context): Promise<Disposable> {

@@ -142,14 +142,12 @@ export class Case {
  * // The result comes in a second: later than we will wait.
  * const producer = setTimeout(() => results.trySend("late"), 1_000);
  * const [ctx, cancel] = withTimeout(background(), 5);
- * try {
- *   await select(ctx, [results.recvCase((r) => r.value), quit.recvCase(() => "quit")]);
- * } catch (err) {
- *   console.assert(errorIs(err, DeadlineExceeded) && results.waiting === 0);
- * } finally {
- *   cancel();
- *   clearTimeout(producer);
- * }
+ * const outcome = await select(ctx, [results.recvCase((r) => r.value), quit.recvCase(() => "quit")]).catch(
+ *   (err: unknown) => err,
+ * );
+ * cancel();
+ * clearTimeout(producer);
+ * console.assert(errorIs(outcome, DeadlineExceeded) && results.waiting === 0);
  * ```
  */
 export function select<const C extends readonly SelectCase<unknown>[], D = never>(

@@ -123,7 +123,9 @@ export class WaitGroup {
    * ```ts
    * import { background } from "@tether/core";
    * import { WaitGroup } from "@tether/sync";
-   * await new WaitGroup().wait(background());
+   * const wg = new WaitGroup();
+   * await wg.wait(background()); // the counter is zero: resolves at once
+   * console.assert(wg.count === 0 && wg.waiting === 0);
    * ```
    */
   wait(ctx: Context): Promise<void> {
