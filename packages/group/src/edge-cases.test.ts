@@ -82,7 +82,7 @@ describe("edge cases: Group", () => {
     expect(reported).toBe(true);
   });
 
-  it("Group.wait() waits for a task added by go() while wait() is finishing", async () => {
+  it("Group.wait() never returns with a task running: a go() made while it finishes is waited for, or refused with GroupEndedError", async () => {
     for (let hops = 0; hops < 4; hops++) {
       const g = new Group(background());
       const first = gate();
@@ -177,7 +177,7 @@ describe("edge cases: Group", () => {
     expect(heapAtEnd - heapAtStart).toBeLessThan(1_000_000);
   });
 
-  it("Group.wait() called twice and tryGo() on a full group behave", async () => {
+  it("tryGo() on a full group returns false; two wait() calls both resolve; tryGo() after them throws GroupEndedError", async () => {
     const g = new Group(background(), { limit: 1 });
     const first = gate();
     g.go(() => first.promise);
