@@ -12,6 +12,7 @@ import {
   withoutCancel,
   type Context,
 } from "@tether/core";
+import { ForeignContext } from "./test-helpers/foreign.js";
 
 // The cases of Go's context_test.go TestCause, in its order. Each builds a context, returns it with
 // a cleanup that cancels whatever it made, and states the err and cause the context must report.
@@ -170,18 +171,9 @@ describe("cause()", () => {
   });
 
   it("is null for a foreign context whose signal aborted with null, and for its children, made before or after", () => {
-    const ac = new AbortController();
-    const foreign: Context = {
-      deadline: undefined,
-      get err(): Error | undefined {
-        return ac.signal.aborted ? Canceled : undefined;
-      },
-      done: new Promise<void>(() => {}),
-      signal: ac.signal,
-      value: () => undefined,
-    };
+    const foreign = new ForeignContext();
     const [before, cancelBefore] = withCancel(foreign);
-    ac.abort(null);
+    foreign.cancel(null);
     const [after, cancelAfter] = withCancel(foreign);
     expect([cause(foreign), cause(before), cause(after)]).toEqual([null, null, null]);
     cancelBefore();

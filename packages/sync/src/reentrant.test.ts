@@ -3,6 +3,7 @@ import { Canceled, DeadlineExceeded, background, withCancel, type Context } from
 import { liveCounts } from "@tether/core/testing";
 import { childCount } from "@tether/core/testing";
 import { Channel, Mutex, Semaphore, WaitGroup, select } from "@tether/sync";
+import { ForeignContext } from "../../core/src/test-helpers/foreign.js";
 import { ticks, track } from "./test-helpers/settle.js";
 
 const bg = background();
@@ -381,22 +382,14 @@ describe("waits that code run while a wait subscribes starts on the same list", 
     // A foreign signal whose removeEventListener runs code: withdrawing its idle subscription
     // (the sweep, forced early by 1,024 subscriptions queued for it) unlocks the mutex.
     let hook: (() => void) | null = null;
-    const ac = new AbortController();
-    const remove = ac.signal.removeEventListener.bind(ac.signal);
-    ac.signal.removeEventListener = (type: string, listener: Parameters<AbortSignal["removeEventListener"]>[1]) => {
+    const x = new ForeignContext();
+    const signal = x.signal;
+    const remove = signal.removeEventListener.bind(signal);
+    signal.removeEventListener = (type: string, listener: Parameters<AbortSignal["removeEventListener"]>[1]) => {
       remove(type, listener);
       const h = hook;
       hook = null;
       h?.();
-    };
-    const x: Context = {
-      deadline: undefined,
-      get err(): Error | undefined {
-        return ac.signal.aborted ? Canceled : undefined;
-      },
-      done: new Promise<void>(() => {}),
-      signal: ac.signal,
-      value: () => undefined,
     };
     const muX = new Mutex();
     expect(muX.tryLock()).toBe(true);
@@ -425,7 +418,7 @@ describe("waits that code run while a wait subscribes starts on the same list", 
     expect(second.error).toBe(Canceled);
     expect(mu.waiting).toBe(0);
     mu.unlock();
-    ac.abort();
+    x.cancel();
     await new Promise<void>((r) => setTimeout(r, 0));
     expect(liveCounts().nodesWithChildren).toBe(0);
   });
