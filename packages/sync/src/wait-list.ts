@@ -291,7 +291,7 @@ export function settle<T>(list: WaitList<Waiter>, w: Settling, ctx: Context): Pr
  * The rest of {@link settle} for a wait that needs a subscription of its own or a new shared one.
  * Subscribing to a foreign context runs its code (a `signal` getter, `addEventListener`), which
  * may operate this very primitive: the waiter is listed first, so an unlock, a send or a `done()`
- * made then serves it rather than finding nobody waiting, while the wait queues beside a free
+ * made then serves it, instead of finding nobody waiting and leaving the wait queued beside a free
  * lock or a buffered value. If subscribing fails, a waiter still listed leaves and its promise
  * rejects with what was thrown: the caller asked for a promise. One served meanwhile keeps what it
  * was given, and the failure to watch a wait that is over is not an error.
