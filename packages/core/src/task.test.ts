@@ -392,6 +392,91 @@ describe("runTask() with generator tasks", () => {
     expect(String(caught[2])).toMatch(/to run a generator inside this task, delegate to it with yield\*$/);
   });
 
+  it("runTask() disposes of a resource a task yields, which the task could never get back", async () => {
+    const events: string[] = [];
+    const hold = { [Symbol.dispose]: () => events.push("disposed") };
+    let thrown: unknown;
+    const p = runTask(background(), async function* () {
+      try {
+        // The shape of `yield mu.lock(ctx)`: the generator awaits the promise and yields the hold.
+        yield Promise.resolve(hold);
+      } catch (e) {
+        thrown = e;
+      }
+      events.push("resumed");
+    });
+    await p;
+    expect(events).toEqual(["disposed", "resumed"]);
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(String(thrown)).toMatch(/received <Object> \(it was disposed of, since the task can no longer get it\); to wait for a promise, write const v = yield\* until\(promise\)/);
+  });
+
+  it("runTask() prefers Symbol.asyncDispose on a yielded resource and resumes the task once it settles", async () => {
+    const events: string[] = [];
+    let finish = (): void => undefined;
+    const resource = {
+      [Symbol.asyncDispose]: () =>
+        new Promise<void>((resolve) => {
+          events.push("async dispose began");
+          finish = () => {
+            events.push("async dispose ended");
+            resolve();
+          };
+        }),
+      [Symbol.dispose]: () => events.push("sync dispose"),
+    };
+    const p = runTask(background(), async function* () {
+      try {
+        yield resource;
+      } catch {
+        events.push("resumed");
+      }
+    });
+    while (events.length === 0) await Promise.resolve();
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(events).toEqual(["async dispose began"]);
+    finish();
+    await p;
+    expect(events).toEqual(["async dispose began", "async dispose ended", "resumed"]);
+  });
+
+  it("runTask() throws both errors into a task whose yielded resource fails to dispose, as using does", async () => {
+    const boom = new Error("dispose failed");
+    const p = runTask(background(), async function* () {
+      yield {
+        [Symbol.dispose]: () => {
+          throw boom;
+        },
+      };
+    });
+    const err = (await p.catch((e: unknown) => e)) as { name: string; error: unknown; suppressed: unknown };
+    expect(err.name).toBe("SuppressedError");
+    expect(err.error).toBe(boom);
+    expect(err.suppressed).toBeInstanceOf(TypeError);
+    expect(String(err.suppressed)).toMatch(/it was disposed of/);
+  });
+
+  it("runTask() disposes of a resource yielded after the cancel and throws the cancellation", async () => {
+    const [ctx, cancel] = withCancel(background());
+    let disposed = 0;
+    const p = runTask(ctx, async function* () {
+      cancel();
+      yield { [Symbol.dispose]: () => disposed++ };
+    });
+    await expect(p).rejects.toBe(Canceled);
+    expect(disposed).toBe(1);
+  });
+
+  it("runTask() leaves a yielded value alone when it is not a resource", async () => {
+    const getter = vi.fn(() => undefined);
+    const value = Object.defineProperty({}, Symbol.dispose, { get: getter });
+    const p = runTask(background(), async function* () {
+      yield value;
+    });
+    await expect(p).rejects.toThrow(/received <Object>; to wait for a promise/);
+    expect(getter).toHaveBeenCalledTimes(1);
+  });
+
   it("const v = yield* until(p) is typed as p's value", async () => {
     await runTask(background(), async function* () {
       const v = yield* until(Promise.resolve({ id: 1 }));

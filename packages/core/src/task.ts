@@ -458,21 +458,23 @@ function isUntil(y: unknown): y is Until {
   }
 }
 
-/** The hint for a task that yielded something the driver does not take. */
-function badYield(y: unknown): TypeError {
-  let hint = "";
+/** The error for a task that yielded something the driver does not take; `disposed` if it was a resource. */
+function badYield(y: unknown, disposed: boolean): TypeError {
+  // An async generator's yield awaits a promise before the driver sees it, so none arrives here:
+  // what does is the promise's value, waited for where no cancellation could interrupt it.
+  let hint = "; to wait for a promise, write const v = yield* until(promise): a yielded promise is awaited without cancellation and its value dropped";
   try {
-    // An async generator's yield awaits a promise before the driver sees it, so none arrives here.
     if (isIterator(y)) {
       hint = Object.getPrototypeOf(y) === untilGen.prototype
         ? "; write yield* until(...), with the star"
         : "; to run a generator inside this task, delegate to it with yield*";
     }
   } catch {
-    // A value that cannot be inspected gets no hint; the error still names it.
+    // A value that cannot be inspected gets the general hint; the error still names it.
   }
+  const fate = disposed ? " (it was disposed of, since the task can no longer get it)" : "";
   return new TypeError(
-    `runTask: a task may only yield nothing (a checkpoint) or delegate with yield* until(promise), received ${describe(y)}${hint}`,
+    `runTask: a task may only yield nothing (a checkpoint) or delegate with yield* until(promise), received ${describe(y)}${fate}${hint}`,
   );
 }
 
@@ -532,10 +534,37 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       rec._on = y.watch.promise;
       // The task's own line in dump() already says what it waits for: the sub stays unlabelled.
       step = await race(ctx, y, "");
-    } else if (err !== undefined) step = { ok: false, error: err };
-    else if (y === undefined) step = { ok: true, value: undefined };
-    else step = { ok: false, error: badYield(y) };
+    } else if (y === undefined) step = err !== undefined ? { ok: false, error: err } : { ok: true, value: undefined };
+    else step = { ok: false, error: await dropped(y, err) };
   }
+}
+
+/**
+ * What the driver throws into a task for a yielded value it does not take, `y`: the cancellation
+ * `err` if there is one, else a TypeError. The task can never get `y` back, and the usual way to
+ * yield a value is `yield mu.lock(ctx)` — the generator awaits the promise and hands over the hold
+ * — so a lock, permit or handle would otherwise stay held for good. It is disposed of as
+ * `await using` would (`Symbol.asyncDispose`, else `Symbol.dispose`); if that throws, the task gets
+ * both errors, as from `using`.
+ */
+async function dropped(y: unknown, err: Error | undefined): Promise<unknown> {
+  let disposed = false;
+  let failure: { error: unknown } | null = null;
+  if (y !== null && (typeof y === "object" || typeof y === "function")) {
+    try {
+      const r = y as { [Symbol.asyncDispose]?: unknown; [Symbol.dispose]?: unknown };
+      const asyncDispose = r[Symbol.asyncDispose];
+      const dispose = typeof asyncDispose === "function" ? asyncDispose : r[Symbol.dispose];
+      if (typeof dispose === "function") {
+        disposed = true;
+        await dispose.call(y);
+      }
+    } catch (error) {
+      failure = { error };
+    }
+  }
+  const error = err !== undefined ? err : badYield(y, disposed);
+  return failure === null ? error : suppressed(failure.error, error);
 }
 
 /**
@@ -547,7 +576,8 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
  *
  * An async generator is driven. A bare `yield` is a checkpoint (and lets timers and I/O run every
  * few milliseconds); `const v = yield* until(p)` is a wait that cancellation interrupts; yielding
- * anything else throws a TypeError into the generator. Cancellation is thrown, level-triggered:
+ * anything else throws a TypeError into the generator (and a resource yielded by mistake, as by
+ * `yield mu.lock(ctx)`, is disposed of first, since the task can never get it back). Cancellation is thrown, level-triggered:
  * once `ctx` is cancelled, the `yield` the task is paused at throws `ctx.err`, and so does every
  * later one (save a value that an `until` begun before the cancel had already received: see
  * {@link until}), so cleanup that must wait uses `await`, never `yield`. runTask settles only after

@@ -100,3 +100,25 @@ describe("sync waits inside yield* until()", () => {
     expect(ch.length).toBe(0);
   });
 });
+
+describe("sync waits yielded without until()", () => {
+  it("yield mu.lock(ctx), a misuse the driver refuses, leaves the mutex free for the next locker", async () => {
+    const mu = new Mutex();
+    const task = runTask(background(), async function* (ctx) {
+      yield mu.lock(ctx);
+    });
+    await expect(task).rejects.toThrow(/received <MutexHold> \(it was disposed of/);
+    expect(mu.locked).toBe(false);
+    using _ = await mu.lock(background());
+    expect(mu.locked).toBe(true);
+  });
+
+  it("yield sem.acquire(ctx, n), a misuse the driver refuses, gives the permits back", async () => {
+    const sem = new Semaphore(3);
+    const task = runTask(background(), async function* (ctx) {
+      yield sem.acquire(ctx, 2);
+    });
+    await expect(task).rejects.toThrow(TypeError);
+    expect(sem.available).toBe(3);
+  });
+});
