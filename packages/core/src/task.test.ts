@@ -477,6 +477,44 @@ describe("runTask() with generator tasks", () => {
     expect(getter).toHaveBeenCalledTimes(1);
   });
 
+  it("until(p) answers every iterator request as the async generator `return yield instruction` would", async () => {
+    type Request = ["next", unknown] | ["throw", unknown] | ["return", unknown];
+    const boom = new Error("boom");
+    const sequences: Request[][] = [
+      [["next", undefined], ["next", 7], ["next", 8]],
+      [["next", undefined], ["throw", boom], ["next", 1]],
+      [["throw", boom], ["next", 1]],
+      [["return", 5], ["next", 1], ["throw", boom]],
+      [["next", undefined], ["return", 6], ["return", 9]],
+      [["next", undefined], ["return", Promise.resolve("awaited")]],
+      [["next", 3], ["next", 4]],
+    ];
+    const settle = async (p: Promise<IteratorResult<unknown>>): Promise<unknown> =>
+      p.then((r) => ({ value: r.value, done: r.done }), (e: unknown) => ({ threw: e }));
+    for (const sequence of sequences) {
+      const it = until(Promise.resolve(0));
+      const instruction = (await it.next()).value;
+      const ours = until(Promise.resolve(0));
+      const reference = (async function* (): AsyncGenerator<unknown, unknown, unknown> {
+        return yield instruction;
+      })();
+      const outcomes: Array<[unknown, unknown]> = [];
+      for (const [kind, arg] of sequence) {
+        const mine = kind === "next" ? ours.next(arg) : kind === "throw" ? ours.throw(arg) : ours.return(arg as never);
+        const theirs = kind === "next" ? reference.next(arg) : kind === "throw" ? reference.throw(arg) : reference.return(arg as never);
+        outcomes.push([await settle(mine), await settle(theirs)]);
+      }
+      for (const [mine, theirs] of outcomes) {
+        // The instruction each yields is its own: compare its kind, everything else exactly.
+        const shape = (o: unknown): unknown =>
+          o !== null && typeof o === "object" && "value" in o && o.value !== null && typeof o.value === "object" && !(o.value instanceof Error)
+            ? { ...o, value: Object.getPrototypeOf(o.value) }
+            : o;
+        expect(shape(mine)).toEqual(shape(theirs));
+      }
+    }
+  });
+
   it("const v = yield* until(p) is typed as p's value", async () => {
     await runTask(background(), async function* () {
       const v = yield* until(Promise.resolve({ id: 1 }));

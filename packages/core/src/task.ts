@@ -272,12 +272,46 @@ export function until<T>(p: PromiseLike<T>): AsyncGenerator<unknown, T, unknown>
   // builder's `then` runs once per until(), as once per await. The watch's reaction handles a
   // rejection from the start: whether the driver races it, finds the task already cancelled, or
   // never sees it (`yield until(p)` without the star), a later rejection is never unhandled.
-  if (!(p instanceof Promise)) return untilGen(new Until(new Watch(p)));
-  return untilGen(new Until(Watched.of(p)));
+  const instruction = new Until(p instanceof Promise ? Watched.of(p) : new Watch(p));
+  return new UntilWait(instruction) as unknown as AsyncGenerator<unknown, T, unknown>;
 }
 
-async function* untilGen<T>(instruction: Until): AsyncGenerator<unknown, T, unknown> {
-  return (yield instruction) as T;
+/**
+ * What `until` returns: an async iterator that behaves as `async function* () { return yield
+ * instruction; }` would, written out. `yield*` delegates to it in a few promise turns fewer than
+ * to an async generator, whose every step goes through its own request queue: `until` is the
+ * hot path of every interruptible wait.
+ */
+class UntilWait {
+  /** The instruction to yield, until it has been; then null. */
+  #instruction: Until | null;
+  /** Whether the wait has finished: every later request answers as a finished generator's does. */
+  #done = false;
+  constructor(instruction: Until) {
+    this.#instruction = instruction;
+  }
+  next(value?: unknown): Promise<IteratorResult<unknown, unknown>> {
+    const i = this.#instruction;
+    if (i !== null && !this.#done) {
+      this.#instruction = null;
+      return Promise.resolve({ value: i, done: false });
+    }
+    const wasDone = this.#done;
+    this.#done = true;
+    return Promise.resolve({ value: wasDone ? undefined : value, done: true });
+  }
+  throw(error: unknown): Promise<never> {
+    this.#done = true;
+    return Promise.reject(error);
+  }
+  return(value?: unknown): Promise<IteratorResult<unknown, unknown>> {
+    this.#done = true;
+    // As a generator's return does, it awaits the value it is given.
+    return Promise.resolve(value).then((v) => ({ value: v, done: true }));
+  }
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
 
 /** How long a run of bare `yield`s may keep the thread before timers and I/O get a turn. */
@@ -465,7 +499,7 @@ function badYield(y: unknown, disposed: boolean): TypeError {
   let hint = "; to wait for a promise, write const v = yield* until(promise): a yielded promise is awaited without cancellation and its value dropped";
   try {
     if (isIterator(y)) {
-      hint = Object.getPrototypeOf(y) === untilGen.prototype
+      hint = y instanceof UntilWait
         ? "; write yield* until(...), with the star"
         : "; to run a generator inside this task, delegate to it with yield*";
     }
