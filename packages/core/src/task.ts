@@ -378,6 +378,13 @@ function afterHops(n: number, fn: () => void): Promise<void> {
 
 const noop = (): void => {};
 
+/** The step for a wait whose promise had settled when raced: a rejection gives way to a cancellation. */
+function knownStep(ctx: Context, known: Step): Step {
+  if (known.ok) return known;
+  const err = ctx.err;
+  return err !== undefined ? { ok: false, error: err } : known;
+}
+
 /**
  * Waits for the outcome of `u`'s promise, or for the cancellation of `ctx`, whichever comes first;
  * a value that arrives within the cancel's grace ({@link GRACE_HOPS}) counts as first.
@@ -385,10 +392,7 @@ const noop = (): void => {};
 function race(ctx: Context, u: Until, label: string): Promise<Step> {
   const w = u.watch;
   const known = w.outcome;
-  if (known !== undefined) {
-    const err = ctx.err;
-    return Promise.resolve(!known.ok && err !== undefined ? { ok: false, error: err } : known);
-  }
+  if (known !== undefined) return Promise.resolve(knownStep(ctx, known));
   return new Promise<Step>((resolve) => {
     let sub: Sub | null = null;
     let done = false;
@@ -567,7 +571,9 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       // cancellation at its next yield. A wait begun after the cancel throws it, as a yield does.
       rec._on = y.watch.promise;
       // The task's own line in dump() already says what it waits for: the sub stays unlabelled.
-      step = await race(ctx, y, "");
+      const known = y.watch.outcome;
+      // Settled already (the usual case by the time the generator's yield reaches here): no race.
+      step = known === undefined ? await race(ctx, y, "") : knownStep(ctx, known);
     } else if (y === undefined) step = err !== undefined ? { ok: false, error: err } : { ok: true, value: undefined };
     else step = { ok: false, error: await dropped(y, err) };
   }
