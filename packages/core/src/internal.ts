@@ -14,3 +14,4 @@ export { type Idle, linger, sweepIdle } from "./linger.js";
 export { checkMs } from "./timer.js";
 export { type TaskRecord, asTask, isGeneratorFunction, startTask, watchTask } from "./task.js";
 export { reportQueued } from "./queued.js";
+export { giveTurn, turnDue } from "./slice.js";

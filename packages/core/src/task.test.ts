@@ -347,6 +347,22 @@ describe("runTask() with generator tasks", () => {
     expect(seen).toEqual([]);
   });
 
+  it("generator tasks run one after another share one time slice, so a chain of them lets a due timer run", async () => {
+    let fired = false;
+    setTimeout(() => (fired = true), 0);
+    // Bounded, so that a chain that never lets the timer run fails here instead of holding the
+    // thread for good; at about a microsecond a task, the bound is far past any slice.
+    let tasks = 0;
+    while (!fired && tasks < 200_000) {
+      await runTask(background(), async function* () {
+        yield;
+      });
+      tasks++;
+    }
+    expect(fired).toBe(true);
+    expect(tasks).toBeGreaterThan(0);
+  });
+
   it("a CPU-bound loop with bare yields sees a 20 ms withTimeout fire", async () => {
     const [ctx, cancel] = withTimeout(background(), 20);
     let spins = 0;

@@ -3,6 +3,7 @@ import { live } from "./counters.js";
 import { errorIs } from "./errors.js";
 import { cause, subscribe, waitErr } from "./cancel.js";
 import { CancelNode, type Sub, cancels } from "./node.js";
+import { giveTurn, turnDue } from "./slice.js";
 import { suppressed } from "./suppressed.js";
 
 /**
@@ -314,51 +315,6 @@ class UntilWait {
   }
 }
 
-/** How long a run of bare `yield`s may keep the thread before timers and I/O get a turn. */
-const SLICE_MS = 4;
-
-/** Whether `f` is a fake timer function: @sinonjs/fake-timers, which vitest and Jest use, marks each with its clock. */
-const isFake = (f: unknown): boolean => typeof f === "function" && "clock" in f;
-
-/**
- * Queues `fn` as a macrotask: the driver's turn to the event loop. Chosen when the module loads,
- * so fake timers installed later by a test cannot freeze it. Fake timers installed before it loads
- * would: a fake `setImmediate` runs only when the test advances the clock, so a task that yields
- * would hang. Then a MessageChannel (which no fake timers replace) carries the turn.
- */
-const macrotask: (fn: () => void) => void = pickMacrotask();
-
-function pickMacrotask(): (fn: () => void) => void {
-  const si = typeof setImmediate === "function" ? setImmediate : undefined;
-  if (si !== undefined && !isFake(si)) return (fn) => void si(fn);
-  if (typeof MessageChannel === "function") {
-    // A channel per turn, closed once it has carried it: Node delivers up to a thousand messages on
-    // one port before it lets timers and I/O run, so a long-lived port would hold them off. An open
-    // port keeps a Node process alive, as a turn that a running task waits for must.
-    return (fn) => {
-      const channel = new MessageChannel();
-      const port = channel.port1 as unknown as { onmessage: (() => void) | null; close: () => void };
-      port.onmessage = () => {
-        port.close();
-        fn();
-      };
-      channel.port2.postMessage(null);
-    };
-  }
-  const st = setTimeout;
-  return (fn) => void st(fn, 0);
-}
-
-// Also captured at load, for the same reason: a fake clock frozen by a test would end no slice.
-const now: () => number =
-  typeof performance === "object" && typeof performance.now === "function" ? performance.now.bind(performance) : Date.now;
-
-/**
- * How many yields a slice may hold while the clock does not move: one frozen before this module
- * loaded (fake timers) must not let a loop of yields starve the event loop either. Counted only
- * while the clock stands still, so on a clock that runs the time slice alone decides.
- */
-const SLICE_STEPS = 4096;
 
 type Step = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -525,8 +481,6 @@ function isCancellation(ctx: Context, error: unknown): boolean {
 /** Drives a generator task to completion; see runTask for the protocol. */
 async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown>, rec: TaskRecord): Promise<unknown> {
   let step: Step = { ok: true, value: undefined };
-  let slice = now();
-  let steps = 0;
   // Whether the driver has thrown the cancellation into the generator (at a yield or an until).
   let told = false;
   for (;;) {
@@ -555,12 +509,9 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
     const y: unknown = r.value;
     // Every kind of yield counts toward the time slice, so no loop — of checkpoints, of waits on
     // settled promises, or of a task that swallows its cancellation — can starve timers and I/O.
-    const t = now();
-    if (t - slice >= SLICE_MS || (++steps >= SLICE_STEPS && t === slice)) {
+    if (turnDue()) {
       rec._state = "at a checkpoint";
-      await new Promise<void>((resolve) => macrotask(resolve));
-      slice = now();
-      steps = 0;
+      await giveTurn();
     }
     const err = ctx.err;
     if (isUntil(y) && !y.used && (err === undefined || cancelledSince(ctx, y))) {
@@ -615,7 +566,7 @@ async function dropped(y: unknown, err: Error | undefined): Promise<unknown> {
  * throw becomes a rejection). It is responsible for honouring `ctx` itself.
  *
  * An async generator is driven. A bare `yield` is a checkpoint (and lets timers and I/O run every
- * few milliseconds); `const v = yield* until(p)` is a wait that cancellation interrupts; yielding
+ * few milliseconds, counted across all tasks, so a stream of short ones does too); `const v = yield* until(p)` is a wait that cancellation interrupts; yielding
  * anything else throws a TypeError into the generator (and a resource yielded by mistake, as by
  * `yield mu.lock(ctx)`, is disposed of first, since the task can never get it back). Cancellation is thrown, level-triggered:
  * once `ctx` is cancelled, the `yield` the task is paused at throws `ctx.err`, and so does every

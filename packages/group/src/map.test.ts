@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Canceled, background, sleep, withCancel, type Context } from "@tether/core";
+import { Canceled, background, cause, sleep, withCancel, withCancelCause, type Context } from "@tether/core";
 import { Group, map } from "@tether/group";
 import { childCount } from "@tether/core/testing";
 
@@ -272,5 +272,33 @@ describe("map() and a function* fn", () => {
     };
     await expect(map(background(), [1, 2], fn as never)).rejects.toThrow(/^map: fn must be a plain, async or async generator function, but it is a function\*.*`async function\*`$/);
     expect(ran).toBe(0);
+  });
+});
+
+describe("map() over an endless source whose calls settle at once", () => {
+  function* naturals(): Generator<number> {
+    for (let n = 0; ; n++) yield n;
+  }
+  const calls: Array<[string, (n: number) => unknown]> = [
+    ["a plain function", (n) => n],
+    ["an async function", async (n) => n],
+    ["an async generator function that never yields", async function* (n) {
+      return n;
+    }],
+  ];
+
+  it.each(calls)("lets a due timer run, and its cancel stop map, when fn is %s", async (_, call) => {
+    const [ctx, cancel] = withCancelCause(background());
+    const timerRan = new Error("the timer ran");
+    setTimeout(() => cancel(timerRan), 0);
+    // Bounded, so that a map that never lets the timer run fails here instead of holding the
+    // thread for good: far more calls than a few milliseconds hold.
+    let n = 0;
+    const out = map(ctx, naturals(), (_ctx, item) => {
+      if (++n === 2_000_000) cancel(new Error("the bound was reached"));
+      return call(item) as never;
+    }, { limit: 4 });
+    await expect(out).rejects.toBe(Canceled);
+    expect(cause(ctx)).toBe(timerRan);
   });
 });

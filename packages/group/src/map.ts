@@ -1,5 +1,5 @@
 import { type Context } from "@tether/core";
-import { asContext, asTask, describe, functionName } from "@tether/core/internal";
+import { asContext, asTask, describe, functionName, giveTurn, turnDue } from "@tether/core/internal";
 import { Group, checkLimit } from "./group.js";
 
 /**
@@ -50,8 +50,11 @@ function isAsyncGenerator(x: unknown): x is AsyncGenerator<unknown, unknown, unk
  * settled. On a cancelled context it rejects with `ctx.err` and calls nothing.
  *
  * Items are pulled from `items` as calls can start, never more than `limit` ahead of the calls that
- * finished, so a generator of a million items (or an endless one) is never held in memory at once.
- * With no limit every item is pulled, and started, at once, so an endless source needs a limit.
+ * finished, so a generator of a million items (or an endless one) is never held in memory at once
+ * (the results are, until map settles: only a cancel or a failure ends an endless source). With no
+ * limit every item is pulled, and started, at once, so an endless source needs a limit. Calls that
+ * settle without waiting for anything still let timers and I/O run every few milliseconds, so a
+ * deadline on `ctx` ends such a run on time.
  * Once map fails or its context is cancelled it pulls no more, and it closes the iterator
  * (`return()`, as `for … of` does when it stops early) before it settles, so a generator's `finally`
  * runs. An error thrown by the iterator, or a step that is not an object (a TypeError), fails map
@@ -148,13 +151,17 @@ export async function map<T, R>(
       if (isAsyncGenerator(out)) {
         return (async function* () {
           results[i] = yield* out as AsyncGenerator<unknown, R, unknown>;
+          if (turnDue()) await giveTurn();
           pull();
         })();
       }
       return Promise.resolve(out as R | PromiseLike<R>).then((v) => {
         results[i] = v;
         // Inside the call's own promise, so the group still counts it: wait() cannot see an
-        // idle moment between this call and the next.
+        // idle moment between this call and the next. Calls that settle without a real wait
+        // start the next ones in promise reactions alone: every few milliseconds they let timers
+        // and I/O run first, or an endless source would hold the thread (and its deadline) off.
+        if (turnDue()) return giveTurn().then(pull);
         pull();
       });
     }, { name: `${fnName}[${i}]` });
