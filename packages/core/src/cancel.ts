@@ -227,6 +227,38 @@ export function withCancelCause(parent: Context): [ctx: Context, cancel: (cause?
 }
 
 /**
+ * @internal Whether the cancellation of `ctx` came down from one of the contexts in `origins`: it,
+ * or an ancestor it was cancelled through, is one of them. Walks the cancelled ancestors that carry
+ * the same cause, through Tether contexts and foreign wrappers around them; a foreign context of any
+ * other kind ends the walk. False while `ctx` is not cancelled. It never throws.
+ */
+export function cancelledFrom(ctx: Context, origins: WeakSet<object>): boolean {
+  try {
+    let src: unknown = ctx instanceof Ctx ? ctx._src : ctx;
+    let why: unknown;
+    // Bounded, for a foreign context that lends the signal of one of its own descendants.
+    for (let first = true, left = 1_000_000; src !== null && src !== undefined && left > 0; first = false, left--) {
+      let node: CancelNode | undefined;
+      if (src instanceof CancelNode) node = src;
+      else {
+        // A foreign wrapper around a Tether context: its node, found through the signal it lends.
+        const signal = (src as Context).signal;
+        node = owners.get(signal);
+      }
+      if (node === undefined || node.err === undefined) return false;
+      if (first) why = node._cause;
+      else if (node._cause !== why) return false;
+      if (origins.has(node) || origins.has(src as object)) return true;
+      const parent = node._parent;
+      src = parent instanceof Ctx ? parent._src : parent;
+    }
+    return false;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * cause returns why `ctx` was cancelled: `undefined` while it is alive, else the cause given to the
  * cancel that reached it (its own, or an ancestor's), else `ctx.err`. For a foreign context it is
  * the reason its signal aborted with.

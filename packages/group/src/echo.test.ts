@@ -282,6 +282,67 @@ describe("echoes of a parent cancelled with a cause", () => {
     await expect(raced).rejects.toBe(Canceled);
   });
 
+  it("a parent cancelled with an error that an unrelated group once failed with is still a cancellation, not that group's failure", async () => {
+    const shutdown = new Error("shutting down");
+    // Elsewhere, earlier: a run whose task failed with that very sentinel.
+    await expect(run(background(), () => Promise.reject(shutdown))).rejects.toBe(shutdown);
+    const g0 = new Group(background());
+    g0.go(() => Promise.reject(shutdown));
+    await expect(g0.wait()).rejects.toBe(shutdown);
+
+    const [p1, cancel1] = withCancelCause(background());
+    const ran = run(p1, wrappedFetch);
+    cancel1(shutdown);
+    await expect(ran).rejects.toBe(Canceled);
+
+    const [p2, cancel2] = withCancelCause(background());
+    const g = new Group(p2);
+    g.go(wrappedFetch);
+    cancel2(shutdown);
+    await expect(g[Symbol.asyncDispose]()).resolves.toBeUndefined();
+    expect(g.errors).toEqual([]);
+
+    const [p3, cancel3] = withCancelCause(background());
+    const raced = race(p3, wrappedFetch, wrappedFetch);
+    cancel3(shutdown);
+    await expect(raced).rejects.toBe(Canceled);
+  });
+
+  it("a group's failure reaching a nested group through a foreign wrapper is still matched only unwrapped", async () => {
+    const notFound = new Error("not found");
+    const own = new Error("B: user 7", { cause: notFound });
+    let inner: Group | undefined;
+    const outer = new Group(background());
+    outer.go(async (ctx) => {
+      // A foreign wrapper that lends the outer group's context its signal: the cancellation's
+      // origin is still found through it.
+      const wrapper: Context = {
+        get deadline() {
+          return ctx.deadline;
+        },
+        get err() {
+          return ctx.err;
+        },
+        get done() {
+          return ctx.done;
+        },
+        get signal() {
+          return ctx.signal;
+        },
+        value: (key) => ctx.value(key),
+      };
+      inner = new Group(wrapper);
+      inner.go(async (ictx) => {
+        await sleep(ictx, 60_000).catch(() => undefined);
+        throw own;
+      });
+      await inner.wait().catch(() => undefined);
+    });
+    outer.go(failsSoon(notFound));
+    await expect(outer.wait()).rejects.toBe(notFound);
+    expect(inner?.errors).toEqual([own]);
+  });
+
   it("race() under a foreign parent cancelled with a cause rejects with the parent's err, as run() does", async () => {
     const { ctx: parent, cancel, own } = adapter();
     const raced = race(parent, (ctx) => sleep(ctx, 60_000), (ctx) => sleep(ctx, 60_000));

@@ -1,5 +1,5 @@
 import { type Context, cause } from "@tether/core";
-import { waitErr } from "@tether/core/internal";
+import { cancelledFrom, waitErr } from "@tether/core/internal";
 
 /** How deep an echo is looked for, through `.cause` links and nested aggregates: far past any real wrapping, short of a cycle. */
 const DEPTH = 16;
@@ -36,7 +36,7 @@ export function isEcho(error: unknown, ctx: Context, parent: Context): boolean {
     const why = cause(ctx);
     // A cause the parent's cancellation brought, not one the group gave itself: matched wrapped
     // too, as `fetch` rejects with it and the task wraps that in an error of its own.
-    const fromParent = isReason(why) && causeOf(parent) === why;
+    const fromParent = isReason(why, ctx) && causeOf(parent) === why;
     return new EchoTest([err, waitErr(parent, err)], why, true, fromParent).test(error, true, DEPTH);
   } catch {
     // What cannot be inspected is not recognisably the cancellation.
@@ -62,29 +62,34 @@ export function isBareEcho(error: unknown, ctx: Context, child: Context): boolea
     // own, not a sentinel, is matched wrapped too (a fetch rejection in the task's own error): no
     // attempt of the task's own times out with it.
     const why = cause(ctx);
-    return new EchoTest([err, waitErr(child, err)], why, false, why !== err && isReason(why)).test(error, true, DEPTH);
+    return new EchoTest([err, waitErr(child, err)], why, false, why !== err && isReason(why, ctx)).test(error, true, DEPTH);
   } catch {
     return false;
   }
 }
 
 /**
- * The failures that a group, `run` or `map` cancelled its context with, as the siblings' cause.
- * Such a cause, reaching a nested group as its parent's, is still a task's failure, which a
+ * The contexts that a group, `run` or `map` cancelled with a failure of a task, as the siblings'
+ * cause. Such a cause, reaching a nested group as its parent's, is still a task's failure, which a
  * sibling's own error may wrap (a Go-style sentinel, a memoised rejection shared by two tasks), not
  * a cancellation reason; only a reason that code gave a cancel (`withCancelCause`, a timeout's
- * cause, an aborted request's signal) is matched wrapped. A weak set: it holds no failure alive.
+ * cause, an aborted request's signal) is matched wrapped. The contexts are recorded, not the
+ * errors: the same error object given to a cancel elsewhere (a server shut down with the sentinel
+ * one of its groups once failed with) is a reason there. A weak set: it holds no context alive.
  */
-const failures = new WeakSet<object>();
+const failed = new WeakSet<object>();
 
-/** Records `error` as a failure that cancelled a group's context (see {@link failures}). */
-export function markFailure(error: unknown): void {
-  if (error !== null && (typeof error === "object" || typeof error === "function")) failures.add(error);
+/** Records that `scope`, a group's context not yet cancelled, is about to be cancelled with a task's failure. */
+export function markFailure(scope: Context): void {
+  if (scope.err === undefined) failed.add(scope);
 }
 
-/** Whether `why`, a context's cause, may be matched wrapped: an object no group failed with. */
-function isReason(why: unknown): boolean {
-  return why !== null && (typeof why === "object" || typeof why === "function") && !failures.has(why);
+/**
+ * Whether `why`, the cause of the cancellation of `ctx`, may be matched wrapped: an object, and
+ * not a failure that a group cancelled `ctx` or an ancestor it was cancelled through with.
+ */
+function isReason(why: unknown, ctx: Context): boolean {
+  return why !== null && (typeof why === "object" || typeof why === "function") && !cancelledFrom(ctx, failed);
 }
 
 /** `cause(ctx)`, or undefined if it cannot be read. */

@@ -70,7 +70,7 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
             if (failure === undefined || (stopped && !echo)) {
               stopped = echo;
               failure = { error };
-              if (!echo) markFailure(error);
+              if (!echo) markFailure(child);
               cancel(error);
             }
             if (--left === 0) resolve();
