@@ -22,6 +22,32 @@ describe("race()", () => {
     expect(log[2]).toBe("race settled");
   });
 
+  it("race() calls every task even when an earlier one wins synchronously, then cancels the rest", async () => {
+    const seen: Array<[string, boolean]> = [];
+    const loser = async (ctx: Context): Promise<string> => {
+      seen.push(["called", ctx.err === undefined]);
+      await sleep(ctx, 60_000).catch(() => undefined);
+      seen.push(["cancelled", ctx.err !== undefined]);
+      return "loser";
+    };
+    await expect(race(background(), () => "cached", loser)).resolves.toBe("cached");
+    expect(seen).toEqual([
+      ["called", true],
+      ["cancelled", true],
+    ]);
+  });
+
+  it("race() drops a loser that throws synchronously after a synchronous win, an attempt that lost", async () => {
+    const out = race(
+      background(),
+      () => "cached",
+      () => {
+        throw new Error("replica refused");
+      },
+    );
+    await expect(out).resolves.toBe("cached");
+  });
+
   it("race() ignores failures while another task can still win", async () => {
     const out = await race(
       background(),

@@ -4,7 +4,7 @@ import { isBareEcho, isEcho } from "./echo.js";
 
 /**
  * race starts every task under a child of `ctx` and resolves with the value of the first to
- * fulfil. The others are then cancelled and awaited — their cleanup has run before race settles,
+ * fulfil. Every task is called, even after an earlier one returned a value at once. The others are then cancelled and awaited — their cleanup has run before race settles,
  * and if a loser's cleanup fails, race rejects with that failure rather than lose it. For a
  * generator task the driver tells a cleanup failure (after the cancel reached the task) from the
  * task's own; for any other task, a failure after the win that is not the cancellation counts,
@@ -56,8 +56,12 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
   const records = new Array<TaskRecord | undefined>(n);
   let cleanupFailure: { error: unknown } | undefined;
   let left = n;
-  const win = (value: unknown): void => {
-    winner = { value };
+  // Every task is called, whatever an earlier one did at once: a win while they are being started
+  // sends the cancel once the last has been.
+  let starting = true;
+  let cancelSent = false;
+  const sendCancel = (): void => {
+    cancelSent = true;
     // A reaction attached to an already-settled promise is queued at once, ahead of the marker
     // queued after them; one that settles in the cancel below, or later, comes after the marker.
     let marked = false;
@@ -81,7 +85,10 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
           undefined,
           (value) => {
             watched[i] = undefined;
-            if (winner === undefined) win(value);
+            if (winner === undefined) {
+              winner = { value };
+              if (!starting) sendCancel();
+            }
             if (--left === 0) resolve();
           },
           (error: unknown) => {
@@ -91,7 +98,11 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
             const rec = records[i];
             if (rec !== undefined) {
               if (rec.cleanupFailed && cleanupFailure === undefined && !isEcho(error, child, c)) cleanupFailure = { error };
-            } else if (winner !== undefined && !isEcho(error, child, c)) late.push({ i, error });
+            } else if (winner !== undefined && !isEcho(error, child, c)) {
+              late.push({ i, error });
+              // Before the cancel was sent: an attempt that lost, not a cleanup.
+              if (!cancelSent) settledFirst[i] = true;
+            }
             if (--left === 0) resolve();
           },
         );
@@ -100,6 +111,8 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
           if (record.generator) records[i] = record;
         }
       }
+      starting = false;
+      if (winner !== undefined && !cancelSent) sendCancel();
     });
   } finally {
     cancel();

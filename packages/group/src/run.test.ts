@@ -11,6 +11,47 @@ describe("run()", () => {
     expect(calls).toBe(0);
   });
 
+  it("run() calls every task even when an earlier one throws synchronously, then cancels them with that error", async () => {
+    const invalid = new Error("validation failed");
+    const seen: Array<[string, boolean]> = [];
+    const later = async (ctx: Context): Promise<string> => {
+      seen.push(["called", ctx.err === undefined]);
+      await sleep(ctx, 60_000).catch(() => undefined);
+      seen.push(["cancelled by", cause(ctx) === invalid]);
+      return "later";
+    };
+    await expect(
+      run(
+        background(),
+        () => {
+          throw invalid;
+        },
+        later,
+      ),
+    ).rejects.toBe(invalid);
+    expect(seen).toEqual([
+      ["called", true],
+      ["cancelled by", true],
+    ]);
+  });
+
+  it("run() attaches to a promise a task hands back after an earlier task's synchronous failure, so its rejection is handled", async () => {
+    const running = Promise.reject(new Error("already running, failed too"));
+    let handed = false;
+    const ran = run(
+      background(),
+      () => {
+        throw new Error("first");
+      },
+      () => {
+        handed = true;
+        return running;
+      },
+    );
+    await expect(ran).rejects.toThrow("first");
+    expect(handed).toBe(true);
+  });
+
   it("run() with no tasks resolves with an empty tuple", async () => {
     const out = await run(background());
     expect(out).toEqual([]);

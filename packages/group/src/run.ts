@@ -17,7 +17,8 @@ export type RunResults<T extends readonly Task<unknown>[]> = { -readonly [K in k
 
 /**
  * run starts every task under a child of `ctx` and resolves with their results as a typed tuple,
- * in order. The first failure cancels the siblings (with that error as the cause) and is what run
+ * in order. Every task is called, even after an earlier one threw at once (as `Promise.all` calls
+ * every function in a `map`). The first failure cancels the siblings (with that error as the cause) and is what run
  * rejects with — but only after every task has settled, generator cleanup included. A task's echo
  * of the cancellation (`ctx.err`, wrapped or in an aggregate of nothing else) is not a failure:
  * if the caller's cancellation stopped the tasks, run rejects with `ctx.err`, unless one of them
@@ -52,6 +53,9 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
   /** Whether `failure` is only the parent's cancellation coming back. */
   let stopped = false;
   let left = n;
+  // Every task is called, whatever an earlier one did at once: a failure while they are being
+  // started cancels the siblings once the last has been.
+  let starting = true;
   try {
     await new Promise<void>((resolve) => {
       for (let i = 0; i < n; i++) {
@@ -71,12 +75,14 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
               stopped = echo;
               failure = { error };
               if (!echo) markFailure(child);
-              cancel(error);
+              if (!starting) cancel(error);
             }
             if (--left === 0) resolve();
           },
         );
       }
+      starting = false;
+      if (failure !== undefined) cancel(failure.error);
     });
   } finally {
     cancel();
