@@ -5,11 +5,12 @@ import { isBareEcho, isEcho } from "./echo.js";
 /**
  * race starts every task under a child of `ctx` and resolves with the value of the first to
  * fulfil. Every task is called, even after an earlier one returned a value at once. The others are then cancelled and awaited — their cleanup has run before race settles,
- * and if a loser's cleanup fails, race rejects with that failure rather than lose it. For a
- * generator task the driver tells a cleanup failure (after the cancel reached the task) from the
- * task's own; for any other task, a failure after the win that is not the cancellation counts,
- * unless the task had already failed when the win came. A failure of a loser's own, before or
- * apart from the cancel, is an attempt that lost, dropped as `Promise.any` drops it.
+ * and if a loser's cleanup fails, race rejects with that failure rather than lose it. A loser that
+ * had failed before the win is an attempt that lost, dropped as `Promise.any` drops it. After the
+ * win, a generator task's driver tells a cleanup failure (after the cancel reached the task) from
+ * the task's own. A plain or async task cannot be told apart: any failure of it after the win, but
+ * the cancellation itself (`ctx.err` or its cause, also wrapped), fails race. So a loser that should
+ * lose quietly honours `ctx` (its waits then reject with the cancellation), or is a generator task.
  * When every task fails, race rejects with an `AggregateError` of their errors in task order (also
  * for no tasks at all, like `Promise.any`) — or with `ctx.err` when they failed only because `ctx`
  * was cancelled. On a cancelled context it rejects with `ctx.err` and
