@@ -18,6 +18,7 @@ import {
   type Context,
 } from "@tether/core";
 import { childCount, liveCounts } from "@tether/core/testing";
+import { cancelledFrom } from "@tether/core/internal";
 import { heapGrowthMB } from "../../../test/heap.js";
 import { ForeignContext, WrappedContext } from "./test-helpers/foreign.js";
 
@@ -377,5 +378,51 @@ describe("a foreign Context as parent", () => {
     cancel();
     expect(child.err).toBe(Canceled);
     expect(getEventListeners(background().signal, "abort")).toHaveLength(0);
+  });
+});
+
+describe("cancelledFrom() (the trail group follows back to where a cancellation began)", () => {
+  it("cancelledFrom() finds the origin through value layers and a withSignal node following a Tether signal", () => {
+    const [origin, cancel] = withCancelCause(background());
+    const layered = withValue(origin, createKey<number>("n"), 1);
+    const [following, stop] = withSignal(background(), layered.signal);
+    const [leaf] = withCancel(withValue(following, createKey<string>("s"), "x"));
+    const marked = new WeakSet<object>([origin]);
+    expect(cancelledFrom(leaf, marked)).toBe(false);
+    cancel(new Error("a task failed"));
+    expect(cancelledFrom(leaf, marked)).toBe(true);
+    expect(cancelledFrom(leaf, new WeakSet())).toBe(false);
+    stop();
+  });
+
+  it("cancelledFrom() says it cannot tell (undefined) through a signal Tether does not own", () => {
+    const [origin, cancel] = withCancelCause(background());
+    const [following, stop] = withSignal(background(), AbortSignal.any([origin.signal]));
+    cancel(new Error("a task failed"));
+    expect(cancelledFrom(following, new WeakSet<object>([origin]))).toBeUndefined();
+    stop();
+  });
+
+  it("cancelledFrom() stops, undecided, at a foreign context that lends its own descendant's signal", () => {
+    let inner: Context | undefined;
+    const idle = new AbortController().signal;
+    const foreign: Context = {
+      deadline: undefined,
+      get err() {
+        return inner?.err;
+      },
+      get signal() {
+        return inner !== undefined ? inner.signal : idle;
+      },
+      get done() {
+        return inner !== undefined ? inner.done : new Promise<void>(() => {});
+      },
+      value: () => undefined,
+    };
+    const [scope, cancel] = withCancelCause(foreign);
+    inner = scope;
+    cancel(new Error("stop"));
+    // The trail leads scope → foreign → scope: it is not walked round (a bound of a million steps did).
+    expect(cancelledFrom(scope, new WeakSet())).toBeUndefined();
   });
 });

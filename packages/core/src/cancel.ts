@@ -228,35 +228,64 @@ export function withCancelCause(parent: Context): [ctx: Context, cancel: (cause?
 
 /**
  * @internal Whether the cancellation of `ctx` came down from one of the contexts in `origins`: it,
- * or an ancestor it was cancelled through, is one of them. Walks the cancelled ancestors that carry
- * the same cause, through Tether contexts and foreign wrappers around them; a foreign context of any
- * other kind ends the walk. False while `ctx` is not cancelled. It never throws.
+ * or a context it was cancelled through, is one of them. Walks back the cancelled contexts that
+ * carry the same cause: a node's parent, the Tether signal a `withSignal` node follows, the node
+ * behind a foreign wrapper that lends a Tether signal. False once it finds where the cancellation
+ * began, and that is not in `origins`, or while `ctx` is not cancelled; undefined when the trail
+ * leaves what it can see (a signal Tether does not own, a foreign context over one, a getter that
+ * throws), so the caller can fall back on what else it knows. It never throws.
  */
-export function cancelledFrom(ctx: Context, origins: WeakSet<object>): boolean {
+export function cancelledFrom(ctx: Context, origins: WeakSet<object>): boolean | undefined {
   try {
+    const seen = new Set<CancelNode>();
     let src: unknown = ctx instanceof Ctx ? ctx._src : ctx;
     let why: unknown;
-    // Bounded, for a foreign context that lends the signal of one of its own descendants.
-    for (let first = true, left = 1_000_000; src !== null && src !== undefined && left > 0; first = false, left--) {
+    for (let first = true; ; first = false) {
+      // Past a context that cannot be cancelled, or one that is alive: the cancel began below it.
+      if (src === null || src === undefined) return false;
       let node: CancelNode | undefined;
       if (src instanceof CancelNode) node = src;
       else {
+        const foreign = src as Context;
+        if (foreign.err === undefined) return false;
         // A foreign wrapper around a Tether context: its node, found through the signal it lends.
-        const signal = (src as Context).signal;
-        node = owners.get(signal);
+        node = owners.get(foreign.signal);
+        if (node === undefined) return undefined;
       }
-      if (node === undefined || node.err === undefined) return false;
+      if (node.err === undefined) return false;
       if (first) why = node._cause;
       else if (node._cause !== why) return false;
       if (origins.has(node) || origins.has(src as object)) return true;
-      const parent = node._parent;
-      src = parent instanceof Ctx ? parent._src : parent;
+      // A foreign context that lends the signal of one of its own descendants: round and round.
+      if (seen.has(node)) return undefined;
+      seen.add(node);
+      src = cancelledThrough(node, why);
+      if (src === LOST) return undefined;
     }
-    return false;
   } catch {
-    return false;
+    return undefined;
   }
 }
+
+/**
+ * Where the cancellation of `node`, with cause `why`, came from: for a `withSignal` node, the
+ * Tether node behind the signal it follows if that was cancelled with `why` (else its parent, or
+ * {@link LOST} if the signal is not Tether's and aborted with `why`); for any other node, its
+ * parent's source.
+ */
+function cancelledThrough(node: CancelNode, why: unknown): unknown {
+  const parent = node._parent;
+  const up = parent instanceof Ctx ? parent._src : parent;
+  const signal = node._kind === Kind.Signal ? (node._aux as AbortSignal) : undefined;
+  if (signal === undefined) return up;
+  const owner = owners.get(signal);
+  if (owner !== undefined && owner.err !== undefined && owner._cause === why) return owner;
+  if (owner === undefined && signal.aborted && signal.reason === why) return LOST;
+  return up;
+}
+
+/** What {@link cancelledThrough} returns when the cancellation came through a signal it cannot see behind. */
+const LOST = Symbol("lost");
 
 /**
  * cause returns why `ctx` was cancelled: `undefined` while it is alive, else the cause given to the

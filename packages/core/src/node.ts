@@ -55,8 +55,13 @@ export class CancelNode extends Ctx {
   _follow: Sub | undefined = undefined;
   /** For deadline nodes: this node's own deadline (which may be later than `deadline`). */
   _at = 0;
-  /** For deadline nodes: the cause reported when the deadline passes. */
-  _atCause: unknown = undefined;
+  /**
+   * For deadline nodes: the cause reported when the deadline passes. For `withSignal` nodes: the
+   * signal followed, so `cancelledFrom` can trace a cancellation that came through it back to where
+   * it began. One field for both, not a weak map from node to signal, whose table a million
+   * short-lived nodes grew by 30 MB that collection did not give back.
+   */
+  _aux: unknown = undefined;
   /** For a deadline node with a timer: when the timer is due, on core's `elapsed` clock. */
   _due = 0;
 

@@ -37,6 +37,7 @@ export function withSignal(parent: Context, signal: AbortSignal): [ctx: Context,
   const p = asContext(parent, "withSignal");
   if (!isSignal(signal)) throw new TypeError(`withSignal: signal must be an AbortSignal, received ${describe(signal)}`);
   const node = new CancelNode(p, Kind.Signal, p.deadline);
+  node._aux = signal;
   attach(node, p);
   if (node.err === undefined) {
     try {

@@ -434,33 +434,38 @@ describe("runTask() with generator tasks", () => {
     expect(String(thrown)).toMatch(/received <Object> \(it was disposed of, since the task can no longer get it\); to wait for a promise, write const v = yield\* until\(promise\)/);
   });
 
-  it("runTask() prefers Symbol.asyncDispose on a yielded resource and resumes the task once it settles", async () => {
+  it("runTask() disposes of a yielded resource through Symbol.dispose only, never waiting on Symbol.asyncDispose", async () => {
     const events: string[] = [];
-    let finish = (): void => undefined;
-    const resource = {
-      [Symbol.asyncDispose]: () =>
-        new Promise<void>((resolve) => {
-          events.push("async dispose began");
-          finish = () => {
-            events.push("async dispose ended");
-            resolve();
-          };
-        }),
+    const both = {
+      [Symbol.asyncDispose]: () => {
+        events.push("async dispose");
+        return new Promise<void>(() => {});
+      },
       [Symbol.dispose]: () => events.push("sync dispose"),
     };
-    const p = runTask(background(), async function* () {
-      try {
-        yield resource;
-      } catch {
-        events.push("resumed");
+    const asyncOnly = { [Symbol.asyncDispose]: () => new Promise<void>(() => events.push("async-only dispose")) };
+    const thrown: unknown[] = [];
+    await runTask(background(), async function* () {
+      for (const y of [both, asyncOnly]) {
+        try {
+          yield y;
+        } catch (e) {
+          thrown.push(e);
+        }
       }
     });
-    while (events.length === 0) await Promise.resolve();
-    for (let i = 0; i < 10; i++) await Promise.resolve();
-    expect(events).toEqual(["async dispose began"]);
-    finish();
-    await p;
-    expect(events).toEqual(["async dispose began", "async dispose ended", "resumed"]);
+    expect(events).toEqual(["sync dispose"]);
+    expect(String(thrown[0])).toMatch(/it was disposed of/);
+    expect(String(thrown[1])).not.toMatch(/disposed/);
+    expect(thrown[1]).toBeInstanceOf(TypeError);
+  });
+
+  it("runTask() throws the cancellation when disposing of a yielded resource cancels the task's context", async () => {
+    const [ctx, cancel] = withCancel(background());
+    const p = runTask(ctx, async function* () {
+      yield { [Symbol.dispose]: () => cancel() };
+    });
+    await expect(p).rejects.toBe(Canceled);
   });
 
   it("runTask() throws both errors into a task whose yielded resource fails to dispose, as using does", async () => {

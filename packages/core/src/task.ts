@@ -586,34 +586,35 @@ async function drive(ctx: Context, gen: AsyncGenerator<unknown, unknown, unknown
       // Settled already (the usual case by the time the generator's yield reaches here): no race.
       step = known === undefined ? await race(ctx, y, "") : knownStep(ctx, known);
     } else if (y === undefined) step = err !== undefined ? { ok: false, error: err } : { ok: true, value: undefined };
-    else step = { ok: false, error: await dropped(y, err) };
+    else step = { ok: false, error: dropped(y, ctx) };
   }
 }
 
 /**
  * What the driver throws into a task for a yielded value it does not take, `y`: the cancellation
- * `err` if there is one, else a TypeError. The task can never get `y` back, and the usual way to
+ * if `ctx` is cancelled, else a TypeError. The task can never get `y` back, and the usual way to
  * yield a value is `yield mu.lock(ctx)` — the generator awaits the promise and hands over the hold
- * — so a lock, permit or handle would otherwise stay held for good. It is disposed of as
- * `await using` would (`Symbol.asyncDispose`, else `Symbol.dispose`); if that throws, the task gets
- * both errors, as from `using`.
+ * — so a lock or permit would otherwise stay held for good. A `Disposable` is disposed of first; if
+ * that throws, the task gets both errors, as from `using`. Only `Symbol.dispose`, never
+ * `Symbol.asyncDispose`: waiting for an async disposal would be a wait no cancellation could
+ * interrupt (a server's waits for its connections to close), and a `Group` yielded from one of its
+ * own tasks would wait for itself. `ctx` is read after the disposal, which may have cancelled it.
  */
-async function dropped(y: unknown, err: Error | undefined): Promise<unknown> {
+function dropped(y: unknown, ctx: Context): unknown {
   let disposed = false;
   let failure: { error: unknown } | null = null;
   if (y !== null && (typeof y === "object" || typeof y === "function")) {
     try {
-      const r = y as { [Symbol.asyncDispose]?: unknown; [Symbol.dispose]?: unknown };
-      const asyncDispose = r[Symbol.asyncDispose];
-      const dispose = typeof asyncDispose === "function" ? asyncDispose : r[Symbol.dispose];
+      const dispose = (y as { [Symbol.dispose]?: unknown })[Symbol.dispose];
       if (typeof dispose === "function") {
         disposed = true;
-        await dispose.call(y);
+        dispose.call(y);
       }
     } catch (error) {
       failure = { error };
     }
   }
+  const err = ctx.err;
   const error = err !== undefined ? err : badYield(y, disposed);
   return failure === null ? error : suppressed(failure.error, error);
 }
@@ -627,8 +628,8 @@ async function dropped(y: unknown, err: Error | undefined): Promise<unknown> {
  *
  * An async generator is driven. A bare `yield` is a checkpoint (and lets timers and I/O run every
  * few milliseconds, counted across all tasks, so a stream of short ones does too); `const v = yield* until(p)` is a wait that cancellation interrupts; yielding
- * anything else throws a TypeError into the generator (and a resource yielded by mistake, as by
- * `yield mu.lock(ctx)`, is disposed of first, since the task can never get it back). Cancellation is thrown, level-triggered:
+ * anything else throws a TypeError into the generator (and a `Disposable` yielded by mistake, as
+ * by `yield mu.lock(ctx)`, is disposed of first, since the task can never get it back). Cancellation is thrown, level-triggered:
  * once `ctx` is cancelled, the `yield` the task is paused at throws `ctx.err`, and so does every
  * later one (save a value that an `until` begun before the cancel had already received: see
  * {@link until}), so cleanup that must wait uses `await`, never `yield`. runTask settles only after

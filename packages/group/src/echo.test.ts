@@ -1,6 +1,6 @@
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { Canceled, background, errorIs, sleep, withCancel, withCancelCause, type Context } from "@tether/core";
+import { Canceled, background, cause, errorIs, sleep, withCancel, withCancelCause, withSignal, type Context } from "@tether/core";
 import { Group, map, race, run } from "@tether/group";
 import { adapter } from "../../../test/adapter.js";
 
@@ -410,5 +410,84 @@ describe("a group's failure as a nested group's cause", () => {
     outer.go(failsSoon(notFound));
     await expect(outer.wait()).rejects.toBe(notFound);
     expect(inner?.errors).toEqual([notFound, own]);
+  });
+});
+
+describe("a group's failure reaching a nested group through a signal", () => {
+  /** Scopes a task can make from its context that follow it through its signal, not its parent chain. */
+  const scopes: Array<[string, (ctx: Context) => [Context, () => void]]> = [
+    ["withSignal(background(), ctx.signal)", (ctx) => withSignal(background(), ctx.signal)],
+    ["withSignal(background(), AbortSignal.any([ctx.signal, other]))", (ctx) => withSignal(background(), AbortSignal.any([ctx.signal, new AbortController().signal]))],
+    [
+      "a foreign context whose signal is AbortSignal.any([ctx.signal])",
+      (ctx) => {
+        const signal = AbortSignal.any([ctx.signal]);
+        const foreign: Context = {
+          get deadline() {
+            return ctx.deadline;
+          },
+          get err() {
+            return ctx.err;
+          },
+          get done() {
+            return ctx.done;
+          },
+          signal,
+          value: (key) => ctx.value(key),
+        };
+        return [foreign, () => undefined];
+      },
+    ],
+  ];
+
+  it.each(scopes)("a nested task's own failure that wraps the outer failure still counts, through %s", async (_, scopeOf) => {
+    const notFound = new Error("not found");
+    const own = new Error("lookup failed", { cause: notFound });
+    let nested: Group | undefined;
+    const outer = run(
+      background(),
+      async () => {
+        await sleep(background(), 1);
+        throw notFound;
+      },
+      async (ctx) => {
+        const [scope, stop] = scopeOf(ctx);
+        try {
+          nested = new Group(scope);
+          nested.go(async (gctx) => {
+            await gctx.done;
+            throw own;
+          });
+          await nested.wait().catch(() => undefined);
+        } finally {
+          stop();
+        }
+      },
+    );
+    await expect(outer).rejects.toBe(notFound);
+    expect(nested?.errors).toEqual([own]);
+  });
+
+  it("run() leaves a child its parent cancelled while the tasks were being started, after a failure at once, read as the parent's cancellation", async () => {
+    const shutdown = new Error("shutting down");
+    const [parent, cancelParent] = withCancelCause(background());
+    let nested: Group | undefined;
+    const ran = run(
+      parent,
+      () => {
+        throw new Error("task 0 failed");
+      },
+      async (ctx) => {
+        nested = new Group(ctx);
+        nested.go(async (gctx) => {
+          await gctx.done;
+          throw new Error("request aborted", { cause: cause(gctx) });
+        });
+        await nested.wait().catch(() => undefined);
+      },
+      () => cancelParent(shutdown),
+    );
+    await expect(ran).rejects.toThrow("task 0 failed");
+    expect(nested?.errors).toEqual([]);
   });
 });

@@ -73,23 +73,37 @@ export function isBareEcho(error: unknown, ctx: Context, child: Context): boolea
  * cause. Such a cause, reaching a nested group as its parent's, is still a task's failure, which a
  * sibling's own error may wrap (a Go-style sentinel, a memoised rejection shared by two tasks), not
  * a cancellation reason; only a reason that code gave a cancel (`withCancelCause`, a timeout's
- * cause, an aborted request's signal) is matched wrapped. The contexts are recorded, not the
+ * cause, an aborted request's signal) is matched wrapped. The contexts are recorded, not only the
  * errors: the same error object given to a cancel elsewhere (a server shut down with the sentinel
- * one of its groups once failed with) is a reason there. A weak set: it holds no context alive.
+ * one of its groups once failed with) is a reason there. Weak sets: they hold nothing alive.
  */
-const failed = new WeakSet<object>();
+const failedScopes = new WeakSet<object>();
 
-/** Records that `scope`, a group's context not yet cancelled, is about to be cancelled with a task's failure. */
-export function markFailure(scope: Context): void {
-  if (scope.err === undefined) failed.add(scope);
+/**
+ * The errors those contexts were cancelled with: what is left to go by when the cancellation
+ * reached the nested group through something its trail cannot be followed back through (a signal
+ * Tether does not own, such as `AbortSignal.any([ctx.signal])`).
+ */
+const failures = new WeakSet<object>();
+
+/**
+ * Records that `scope`, a group's context, is about to be cancelled with `error`, a task's failure;
+ * nothing if `scope` is already cancelled (its cause is then someone else's).
+ */
+export function markFailure(scope: Context, error: unknown): void {
+  if (scope.err !== undefined) return;
+  failedScopes.add(scope);
+  if (error !== null && (typeof error === "object" || typeof error === "function")) failures.add(error);
 }
 
 /**
  * Whether `why`, the cause of the cancellation of `ctx`, may be matched wrapped: an object, and
- * not a failure that a group cancelled `ctx` or an ancestor it was cancelled through with.
+ * not a failure that a group cancelled `ctx`, or a context it was cancelled through, with.
  */
 function isReason(why: unknown, ctx: Context): boolean {
-  return why !== null && (typeof why === "object" || typeof why === "function") && !cancelledFrom(ctx, failed);
+  if (why === null || (typeof why !== "object" && typeof why !== "function")) return false;
+  const from = cancelledFrom(ctx, failedScopes);
+  return from === undefined ? !failures.has(why) : !from;
 }
 
 /** `cause(ctx)`, or undefined if it cannot be read. */

@@ -320,7 +320,7 @@ export class Group implements AsyncDisposable {
   #fail(error: unknown): void {
     this.#first = { error };
     if (this.#failFast) {
-      markFailure(this.ctx);
+      markFailure(this.ctx, error);
       this.#cancel(error);
     }
   }

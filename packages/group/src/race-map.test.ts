@@ -48,6 +48,18 @@ describe("race()", () => {
     await expect(out).resolves.toBe("cached");
   });
 
+  it("race() drops a generator loser that fails on its own at once after a synchronous win", async () => {
+    const out = race(
+      background(),
+      () => "cached",
+      // Its body fails before its first yield, while race is still starting the tasks.
+      async function* (): AsyncGenerator<undefined, string> {
+        throw new Error("replica refused");
+      },
+    );
+    await expect(out).resolves.toBe("cached");
+  });
+
   it("race() ignores failures while another task can still win", async () => {
     const out = await race(
       background(),

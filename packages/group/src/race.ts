@@ -113,7 +113,10 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
         }
       }
       starting = false;
-      if (winner !== undefined && !cancelSent) sendCancel();
+      // A microtask later: a generator task started after the win whose body failed on its own
+      // at once has its failure seen by its driver first, before the cancel, as an attempt that
+      // lost; otherwise the driver would take it for a failed cleanup.
+      if (winner !== undefined) queueMicrotask(sendCancel);
     });
   } finally {
     cancel();

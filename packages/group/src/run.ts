@@ -73,15 +73,22 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
             if (failure === undefined || (stopped && !echo)) {
               stopped = echo;
               failure = { error };
-              if (!echo) markFailure(child);
-              if (!starting) cancel(error);
+              if (!starting) {
+                if (!echo) markFailure(child, error);
+                cancel(error);
+              }
             }
             if (--left === 0) resolve();
           },
         );
       }
       starting = false;
-      if (failure !== undefined) cancel(failure.error);
+      if (failure !== undefined) {
+        // Marked only now, as the cancel is sent: a task started meanwhile may have cancelled the
+        // parent, and then the child's cause is the parent's, not this failure.
+        if (!stopped) markFailure(child, failure.error);
+        cancel(failure.error);
+      }
     });
   } finally {
     cancel();
