@@ -8,5 +8,5 @@ export { withSignal } from "./signal.js";
 export { afterFunc } from "./after-func.js";
 export { sleep } from "./sleep.js";
 export { Canceled, CanceledError, DeadlineExceeded, DeadlineExceededError, errorIs } from "./errors.js";
-export type { RefuseSyncGenerator, RefuseSyncGenerators, RunTaskOptions, SyncGeneratorRefused, Task, TaskResult } from "./task.js";
+export type { RunTaskOptions, Task, TaskResult } from "./task.js";
 export { runTask, until } from "./task.js";

@@ -26,66 +26,6 @@ import { suppressed } from "./suppressed.js";
 export type Task<T> = (ctx: Context) => T | PromiseLike<T> | AsyncGenerator<unknown, T, unknown>;
 
 /**
- * SyncGeneratorRefused is the type a `function*` given as a task fails to match, so the compiler
- * says what to write instead: the generator's body would never run, and at run time it is refused
- * with a TypeError too.
- *
- * @example
- * ```ts
- * import { type SyncGeneratorRefused, background, runTask } from "@tether/core";
- * // @ts-expect-error a function* task: its body would never run
- * const refused = runTask(background(), function* () {});
- * const error = await refused.catch((e: unknown) => e);
- * const key: keyof SyncGeneratorRefused = "a function* task never runs its body: write it as an async function*";
- * console.assert(error instanceof TypeError && key.startsWith("a function*"));
- * ```
- */
-export interface SyncGeneratorRefused {
-  "a function* task never runs its body: write it as an async function*": true;
-}
-
-/**
- * RefuseSyncGenerator is `unknown` for a task's result type `T`, and {@link SyncGeneratorRefused}
- * when `T` is a synchronous generator, what a `function*` returns. A parameter typed `Task<T> &
- * RefuseSyncGenerator<T>` takes every task but a `function*`. (A plain function that returns a
- * generator as its value is refused too: type its result as what it is used for, `(): Iterable<string>
- * => lines()`. A result typed `any` or `never` passes.)
- *
- * @example
- * ```ts
- * import { type RefuseSyncGenerator, type SyncGeneratorRefused } from "@tether/core";
- * const passes: RefuseSyncGenerator<number> = "unknown: anything";
- * const refuses: RefuseSyncGenerator<Generator<number>> extends SyncGeneratorRefused ? true : false = true;
- * console.assert(passes === "unknown: anything" && refuses);
- * ```
- */
-export type RefuseSyncGenerator<T> = 0 extends 1 & T
-  ? unknown
-  : [T] extends [never]
-    ? unknown
-    : [T] extends [Generator<unknown, unknown, unknown>]
-    ? SyncGeneratorRefused
-    : unknown;
-
-/**
- * RefuseSyncGenerators maps a tuple of tasks to itself, each a `function*` also required to be a
- * {@link SyncGeneratorRefused}, which no function is: `...tasks: RefuseSyncGenerators<T>` takes
- * every task but those, and still infers `T` and types each task's `ctx`.
- *
- * @example
- * ```ts
- * import type { RefuseSyncGenerators, SyncGeneratorRefused } from "@tether/core";
- * type Checked = RefuseSyncGenerators<[() => number, () => Generator<number>]>;
- * const first: Checked[0] = () => 1;
- * const second: Checked[1] extends SyncGeneratorRefused ? true : false = true;
- * console.assert(first() === 1 && second);
- * ```
- */
-export type RefuseSyncGenerators<T extends readonly unknown[]> = {
-  [K in keyof T]: T[K] & (T[K] extends (...args: never[]) => infer R ? RefuseSyncGenerator<R> : unknown);
-};
-
-/**
  * TaskResult is the value a task settles with: a generator's return value, or the awaited result.
  *
  * @example
@@ -657,7 +597,7 @@ function dropped(y: unknown, ctx: Context): unknown {
  * console.assert(log[0] === "released");
  * ```
  */
-export function runTask<T>(ctx: Context, task: Task<T> & RefuseSyncGenerator<T>, options?: RunTaskOptions): Promise<T> {
+export function runTask<T>(ctx: Context, task: Task<T>, options?: RunTaskOptions): Promise<T> {
   let c: Context;
   let name: unknown;
   try {

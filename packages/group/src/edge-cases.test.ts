@@ -295,9 +295,7 @@ describe("a function* task, refused before anything runs", () => {
     g.go(async () => {
       ran = true;
     });
-    // @ts-expect-error the types refuse a function* task too
     expect(() => g.go(task)).toThrow(message("Group.go", "task"));
-    // @ts-expect-error the types refuse a function* task too
     expect(() => g.tryGo(task)).toThrow(message("Group.tryGo", "task"));
     await expect(g.wait()).resolves.toBeUndefined();
     expect(ran).toBe(true);
@@ -307,9 +305,7 @@ describe("a function* task, refused before anything runs", () => {
   it("run() and race() reject with a TypeError naming the task's position, and call no task", async () => {
     let called = 0;
     const counted = async (): Promise<number> => ++called;
-    // @ts-expect-error the types refuse a function* task too
     await expect(run(background(), counted, task)).rejects.toThrow(message("run", "tasks[1]"));
-    // @ts-expect-error the types refuse a function* task too
     await expect(race(background(), counted, task)).rejects.toThrow(message("race", "tasks[1]"));
     expect(called).toBe(0);
   });

@@ -1,4 +1,4 @@
-import { type Context, type RefuseSyncGenerator, type Task, withCancelCause } from "@tether/core";
+import { type Context, type Task, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
 import { asContext, asTask, describe, functionName, reportQueued, startTask, waitErr } from "@tether/core/internal";
 import { isEcho, markFailure } from "./echo.js";
@@ -187,7 +187,7 @@ export class Group implements AsyncDisposable {
    * console.assert(g.size === 0);
    * ```
    */
-  go<T>(task: Task<T> & RefuseSyncGenerator<T>, options?: GoOptions): void {
+  go(task: Task<unknown>, options?: GoOptions): void {
     asTask(task, "Group.go", "task");
     const name = taskName(options, "Group.go");
     if (this.#ended) throw new GroupEndedError("Group.go: the group has ended (wait() returned); start a new Group");
@@ -215,7 +215,7 @@ export class Group implements AsyncDisposable {
    * await g.wait();
    * ```
    */
-  tryGo<T>(task: Task<T> & RefuseSyncGenerator<T>, options?: GoOptions): boolean {
+  tryGo(task: Task<unknown>, options?: GoOptions): boolean {
     asTask(task, "Group.tryGo", "task");
     const name = taskName(options, "Group.tryGo");
     if (this.#ended) throw new GroupEndedError("Group.tryGo: the group has ended (wait() returned); start a new Group");

@@ -1,4 +1,4 @@
-import { type Context, type RefuseSyncGenerator } from "@tether/core";
+import { type Context } from "@tether/core";
 import { asContext, asTask, describe, functionName, giveTurn, turnDue } from "@tether/core/internal";
 import { Group, checkLimit } from "./group.js";
 
@@ -91,7 +91,7 @@ function isAsyncGenerator(x: unknown): x is AsyncGenerator<unknown, unknown, unk
 export async function map<T, R>(
   ctx: Context,
   items: Iterable<T>,
-  fn: ((ctx: Context, item: T, index: number) => MapResult<R>) & RefuseSyncGenerator<R>,
+  fn: (ctx: Context, item: T, index: number) => MapResult<R>,
   options: MapOptions = {},
 ): Promise<R[]> {
   const c = asContext(ctx, "map", "ctx");

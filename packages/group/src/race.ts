@@ -1,4 +1,4 @@
-import { type Context, type RefuseSyncGenerators, type Task, type TaskResult, withCancelCause } from "@tether/core";
+import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
 import { type TaskRecord, asContext, asTask, isGeneratorFunction, watchTask } from "@tether/core/internal";
 import { isBareEcho, isEcho } from "./echo.js";
 
@@ -28,7 +28,7 @@ import { isBareEcho, isEcho } from "./echo.js";
  * console.assert(fastest === "primary");
  * ```
  */
-export async function race<const T extends readonly Task<unknown>[]>(ctx: Context, ...tasks: RefuseSyncGenerators<T>): Promise<TaskResult<T[number]>> {
+export async function race<const T extends readonly Task<unknown>[]>(ctx: Context, ...tasks: T): Promise<TaskResult<T[number]>> {
   const c = asContext(ctx, "race", "ctx");
   for (let i = 0; i < tasks.length; i++) {
     const t = tasks[i];

@@ -1,4 +1,4 @@
-import { type Context, type RefuseSyncGenerators, type Task, type TaskResult, withCancelCause } from "@tether/core";
+import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
 import { asContext, asTask, isGeneratorFunction, waitErr, watchTask } from "@tether/core/internal";
 import { isEcho, markFailure } from "./echo.js";
 
@@ -35,7 +35,7 @@ export type RunResults<T extends readonly Task<unknown>[]> = { -readonly [K in k
  * console.assert(name === "ada" && n === 42);
  * ```
  */
-export async function run<const T extends readonly Task<unknown>[]>(ctx: Context, ...tasks: RefuseSyncGenerators<T>): Promise<RunResults<T>> {
+export async function run<const T extends readonly Task<unknown>[]>(ctx: Context, ...tasks: T): Promise<RunResults<T>> {
   const c = asContext(ctx, "run", "ctx");
   for (let i = 0; i < tasks.length; i++) {
     const t = tasks[i];
