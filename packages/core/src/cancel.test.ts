@@ -382,6 +382,8 @@ describe("a foreign Context as parent", () => {
 });
 
 describe("cancelledFrom() (the trail group follows back to where a cancellation began)", () => {
+  let followed: WeakRef<Context> | undefined;
+
   it("cancelledFrom() finds the origin through value layers and a withSignal node following a Tether signal", () => {
     const [origin, cancel] = withCancelCause(background());
     const layered = withValue(origin, createKey<number>("n"), 1);
@@ -393,6 +395,67 @@ describe("cancelledFrom() (the trail group follows back to where a cancellation 
     expect(cancelledFrom(leaf, marked)).toBe(true);
     expect(cancelledFrom(leaf, new WeakSet())).toBe(false);
     stop();
+  });
+
+  it("cancelledFrom() follows the way the cancel actually came, parent or followed signal, when both carry the same cause", () => {
+    const failure = new Error("a task failed");
+    const [viaParent, cancelParent] = withCancelCause(background());
+    const [viaSignal, cancelSignal] = withCancelCause(background());
+    const [follower, stop] = withSignal(viaParent, viaSignal.signal);
+    cancelParent(failure);
+    cancelSignal(failure);
+    expect(cancelledFrom(follower, new WeakSet<object>([viaParent]))).toBe(true);
+    expect(cancelledFrom(follower, new WeakSet<object>([viaSignal]))).toBe(false);
+
+    const [parent2, cancelParent2] = withCancelCause(background());
+    const [signal2, cancelSignal2] = withCancelCause(background());
+    const [follower2, stop2] = withSignal(parent2, signal2.signal);
+    cancelSignal2(failure);
+    cancelParent2(failure);
+    expect(cancelledFrom(follower2, new WeakSet<object>([signal2]))).toBe(true);
+    expect(cancelledFrom(follower2, new WeakSet<object>([parent2]))).toBe(false);
+    stop();
+    stop2();
+  });
+
+  it("cancelledFrom() stops at a context cancelled by its own cancel, though its parent was later cancelled with the same cause", () => {
+    const failure = new Error("a task failed");
+    const [parent, cancelParent] = withCancelCause(background());
+    const [child, cancelChild] = withCancelCause(parent);
+    cancelChild(failure);
+    cancelParent(failure);
+    expect(cancelledFrom(child, new WeakSet<object>([parent]))).toBe(false);
+    expect(cancelledFrom(child, new WeakSet<object>([child]))).toBe(true);
+  });
+
+  it("cancelledFrom() follows a withSignal context born cancelled back to the signal's context", () => {
+    const failure = new Error("a task failed");
+    const [origin, cancel] = withCancelCause(background());
+    cancel(failure);
+    const [follower] = withSignal(background(), origin.signal);
+    expect(cancelledFrom(follower, new WeakSet<object>([origin]))).toBe(true);
+  });
+
+  it("a cancelled withSignal context does not keep the context it followed alive", async () => {
+    const [follower, stop] = (() => {
+      const [origin, cancel] = withCancel(background());
+      const made = withSignal(background(), origin.signal);
+      cancel();
+      followed = new WeakRef(origin);
+      return made;
+    })();
+    stop();
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) throw new Error("this test needs node --expose-gc (set in vitest.config.ts)");
+    // A turn before each collection: `deref()` keeps its target alive to the end of the turn.
+    let alive = true;
+    for (let i = 0; i < 5 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 0));
+      gc();
+      alive = followed?.deref() !== undefined;
+    }
+    expect(alive).toBe(false);
+    expect(follower.err).toBe(Canceled);
   });
 
   it("cancelledFrom() says it cannot tell (undefined) through a signal Tether does not own", () => {

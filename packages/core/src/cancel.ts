@@ -228,39 +228,31 @@ export function withCancelCause(parent: Context): [ctx: Context, cancel: (cause?
 
 /**
  * @internal Whether the cancellation of `ctx` came down from one of the contexts in `origins`: it,
- * or a context it was cancelled through, is one of them. Walks back the cancelled contexts that
- * carry the same cause: a node's parent, the Tether signal a `withSignal` node follows, the node
- * behind a foreign wrapper that lends a Tether signal. False once it finds where the cancellation
- * began, and that is not in `origins`, or while `ctx` is not cancelled; undefined when the trail
- * leaves what it can see (a signal Tether does not own, a foreign context over one, a getter that
- * throws), so the caller can fall back on what else it knows. It never throws.
+ * or a context it was cancelled through, is one of them. Walks back from context to context, each
+ * cancelled with the same cause in the same cancel (or before the next was made, which took its
+ * state when derived): a node's parent, the Tether node behind the signal a `withSignal` node
+ * follows, the node behind a foreign wrapper that lends a Tether signal. False once it finds where
+ * the cancellation began and that is not in `origins`, or while `ctx` is not cancelled; undefined
+ * when the trail goes where it cannot see (a signal Tether does not own, a foreign context over
+ * one, a getter that throws, a cycle), so the caller can fall back on what else it knows. It
+ * never throws.
  */
 export function cancelledFrom(ctx: Context, origins: WeakSet<object>): boolean | undefined {
   try {
+    let node = nodeBehind(ctx instanceof Ctx ? ctx._src : ctx);
+    if (node === undefined) return undefined;
+    if (node === null || node.err === undefined) return false;
+    const why = node._cause;
     const seen = new Set<CancelNode>();
-    let src: unknown = ctx instanceof Ctx ? ctx._src : ctx;
-    let why: unknown;
-    for (let first = true; ; first = false) {
-      // Past a context that cannot be cancelled, or one that is alive: the cancel began below it.
-      if (src === null || src === undefined) return false;
-      let node: CancelNode | undefined;
-      if (src instanceof CancelNode) node = src;
-      else {
-        const foreign = src as Context;
-        if (foreign.err === undefined) return false;
-        // A foreign wrapper around a Tether context: its node, found through the signal it lends.
-        node = owners.get(foreign.signal);
-        if (node === undefined) return undefined;
-      }
-      if (node.err === undefined) return false;
-      if (first) why = node._cause;
-      else if (node._cause !== why) return false;
-      if (origins.has(node) || origins.has(src as object)) return true;
+    for (;;) {
+      if (origins.has(node)) return true;
       // A foreign context that lends the signal of one of its own descendants: round and round.
       if (seen.has(node)) return undefined;
       seen.add(node);
-      src = cancelledThrough(node, why);
-      if (src === LOST) return undefined;
+      const from = cancelledThrough(node, why);
+      if (from === null) return false;
+      if (from === undefined) return undefined;
+      node = from;
     }
   } catch {
     return undefined;
@@ -268,24 +260,43 @@ export function cancelledFrom(ctx: Context, origins: WeakSet<object>): boolean |
 }
 
 /**
- * Where the cancellation of `node`, with cause `why`, came from: for a `withSignal` node, the
- * Tether node behind the signal it follows if that was cancelled with `why` (else its parent, or
- * {@link LOST} if the signal is not Tether's and aborted with `why`); for any other node, its
- * parent's source.
+ * The node that can be cancelled behind `src`, a context's source: itself, or for a foreign
+ * context the Tether node whose signal it lends; null for none that is cancelled (an alive foreign
+ * context, or no source: it cannot be cancelled); undefined for a cancelled foreign context over a
+ * signal Tether does not own.
  */
-function cancelledThrough(node: CancelNode, why: unknown): unknown {
-  const parent = node._parent;
-  const up = parent instanceof Ctx ? parent._src : parent;
-  const signal = node._kind === Kind.Signal ? (node._aux as AbortSignal) : undefined;
-  if (signal === undefined) return up;
-  const owner = owners.get(signal);
-  if (owner !== undefined && owner.err !== undefined && owner._cause === why) return owner;
-  if (owner === undefined && signal.aborted && signal.reason === why) return LOST;
-  return up;
+function nodeBehind(src: unknown): CancelNode | null | undefined {
+  if (src === null || src === undefined) return null;
+  if (src instanceof CancelNode) return src;
+  const foreign = src as Context;
+  if (foreign.err === undefined) return null;
+  return owners.get(foreign.signal);
 }
 
-/** What {@link cancelledThrough} returns when the cancellation came through a signal it cannot see behind. */
-const LOST = Symbol("lost");
+/**
+ * Where the cancellation of `node`, with cause `why`, came from: the context that passed it on
+ * (cancelled with `why` in the same cancel as `node`, or before `node` was made, which then took
+ * its state: a node born cancelled has epoch 0) — its parent, or for a `withSignal` node the
+ * Tether node behind the signal it follows; null if it began at `node`; undefined if it came
+ * through what cannot be seen behind.
+ */
+function cancelledThrough(node: CancelNode, why: unknown): CancelNode | null | undefined {
+  const e = node._epoch;
+  const passed = (m: CancelNode): boolean => m.err !== undefined && m._cause === why && (e === 0 || m._epoch === e);
+  const parent = node._parent;
+  const up = nodeBehind(parent instanceof Ctx ? parent._src : parent);
+  if (up !== null && up !== undefined && passed(up)) return up;
+  if (node._kind === Kind.Signal) {
+    const signal = (node._aux as WeakRef<AbortSignal> | undefined)?.deref();
+    if (signal === undefined) return undefined;
+    const owner = owners.get(signal);
+    if (owner !== undefined) return passed(owner) ? owner : null;
+    // A signal Tether does not own, which a hidden bridge follows: if it aborted with `why`, the
+    // cancellation came from behind it.
+    return signal.aborted && signal.reason === why ? undefined : null;
+  }
+  return up === undefined ? undefined : null;
+}
 
 /**
  * cause returns why `ctx` was cancelled: `undefined` while it is alive, else the cause given to the

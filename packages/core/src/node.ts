@@ -56,10 +56,11 @@ export class CancelNode extends Ctx {
   /** For deadline nodes: this node's own deadline (which may be later than `deadline`). */
   _at = 0;
   /**
-   * For deadline nodes: the cause reported when the deadline passes. For `withSignal` nodes: the
-   * signal followed, so `cancelledFrom` can trace a cancellation that came through it back to where
-   * it began. One field for both, not a weak map from node to signal, whose table a million
-   * short-lived nodes grew by 30 MB that collection did not give back.
+   * For deadline nodes: the cause reported when the deadline passes. For `withSignal` nodes: a weak
+   * reference to the signal followed, so `cancelledFrom` can trace a cancellation that came through
+   * it back to where it began, without keeping what it followed alive. One field for both, not a
+   * weak map from node to signal, whose table a million short-lived nodes grew by 30 MB that
+   * collection did not give back.
    */
   _aux: unknown = undefined;
   /** For a deadline node with a timer: when the timer is due, on core's `elapsed` clock. */

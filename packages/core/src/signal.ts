@@ -37,7 +37,7 @@ export function withSignal(parent: Context, signal: AbortSignal): [ctx: Context,
   const p = asContext(parent, "withSignal");
   if (!isSignal(signal)) throw new TypeError(`withSignal: signal must be an AbortSignal, received ${describe(signal)}`);
   const node = new CancelNode(p, Kind.Signal, p.deadline);
-  node._aux = signal;
+  node._aux = new WeakRef(signal);
   attach(node, p);
   if (node.err === undefined) {
     try {
@@ -49,6 +49,9 @@ export function withSignal(parent: Context, signal: AbortSignal): [ctx: Context,
       cancelNode(node, Canceled, e);
       throw e;
     }
+    // Cancelled by a signal that had aborted already: born cancelled, as a child of a cancelled
+    // parent is, which is what epoch 0 says (see `cancelledFrom`, and the driver's `until`).
+    if (node.err !== undefined) node._epoch = 0;
   }
   const cancel = (): void => cancelNode(node, Canceled, undefined);
   if (hooks.created !== undefined) hooks.created(node, cancel);
