@@ -48,7 +48,7 @@ class Bridge extends CancelNode {
     const listener = (): void => {
       signalBridges.delete(_signal);
       const reason = reasonOf(_signal);
-      cancelNode(this, errForReason(reason), reason);
+      cancelNode(this, errForReason(reason), reason, true);
     };
     _signal.addEventListener("abort", listener);
     this._listener = [_signal, listener];
@@ -76,7 +76,7 @@ class ContextBridge extends CancelNode {
     super(_ctx, Kind.Hidden, undefined);
     const sub = new Sub(() => {
       contextBridges.delete(_ctx);
-      cancelNode(this, foreignErr(_ctx), reasonOf(signal));
+      cancelNode(this, foreignErr(_ctx), reasonOf(signal), true);
     }, "foreign context");
     // Recorded only once it follows the signal: a Bridge whose `addEventListener` throws leaves no
     // record, so the next child of this context tries again.
@@ -139,6 +139,8 @@ export function followSignal(node: CancelNode, signal: AbortSignal): void {
   const sub = new Follow(node);
   if (owner.err !== undefined) {
     cancelNode(node, owner.err, owner._cause);
+    // Born cancelled by the cancel that reached the signal's node: see `cancelEpoch`.
+    node._epoch = owner._epoch;
     return;
   }
   append(owner, sub);

@@ -18,7 +18,7 @@ import {
   type Context,
 } from "@tether/core";
 import { childCount, liveCounts } from "@tether/core/testing";
-import { cancelledFrom } from "@tether/core/internal";
+import { cancelEpoch } from "@tether/core/internal";
 import { heapGrowthMB } from "../../../test/heap.js";
 import { ForeignContext, WrappedContext } from "./test-helpers/foreign.js";
 
@@ -381,62 +381,56 @@ describe("a foreign Context as parent", () => {
   });
 });
 
-describe("cancelledFrom() (the trail group follows back to where a cancellation began)", () => {
-  let followed: WeakRef<Context> | undefined;
-
-  it("cancelledFrom() finds the origin through value layers and a withSignal node following a Tether signal", () => {
+describe("cancelEpoch() (which cancel reached a context, for group's reading of its causes)", () => {
+  it("cancelEpoch() is the same for every context one cancel reaches: children, value layers, withSignal followers and contexts derived afterwards", () => {
     const [origin, cancel] = withCancelCause(background());
     const layered = withValue(origin, createKey<number>("n"), 1);
     const [following, stop] = withSignal(background(), layered.signal);
     const [leaf] = withCancel(withValue(following, createKey<string>("s"), "x"));
-    const marked = new WeakSet<object>([origin]);
-    expect(cancelledFrom(leaf, marked)).toBe(false);
+    expect(cancelEpoch(leaf)).toBeUndefined();
     cancel(new Error("a task failed"));
-    expect(cancelledFrom(leaf, marked)).toBe(true);
-    expect(cancelledFrom(leaf, new WeakSet())).toBe(false);
+    const epoch = cancelEpoch(origin);
+    expect(epoch).toBeTypeOf("number");
+    expect([cancelEpoch(layered), cancelEpoch(following), cancelEpoch(leaf)]).toEqual([epoch, epoch, epoch]);
+    const [bornLater] = withCancel(leaf);
+    const [followsLater] = withSignal(background(), origin.signal);
+    expect([cancelEpoch(bornLater), cancelEpoch(followsLater)]).toEqual([epoch, epoch]);
     stop();
   });
 
-  it("cancelledFrom() follows the way the cancel actually came, parent or followed signal, when both carry the same cause", () => {
-    const failure = new Error("a task failed");
-    const [viaParent, cancelParent] = withCancelCause(background());
-    const [viaSignal, cancelSignal] = withCancelCause(background());
-    const [follower, stop] = withSignal(viaParent, viaSignal.signal);
-    cancelParent(failure);
-    cancelSignal(failure);
-    expect(cancelledFrom(follower, new WeakSet<object>([viaParent]))).toBe(true);
-    expect(cancelledFrom(follower, new WeakSet<object>([viaSignal]))).toBe(false);
-
-    const [parent2, cancelParent2] = withCancelCause(background());
-    const [signal2, cancelSignal2] = withCancelCause(background());
-    const [follower2, stop2] = withSignal(parent2, signal2.signal);
-    cancelSignal2(failure);
-    cancelParent2(failure);
-    expect(cancelledFrom(follower2, new WeakSet<object>([signal2]))).toBe(true);
-    expect(cancelledFrom(follower2, new WeakSet<object>([parent2]))).toBe(false);
-    stop();
-    stop2();
-  });
-
-  it("cancelledFrom() stops at a context cancelled by its own cancel, though its parent was later cancelled with the same cause", () => {
+  it("cancelEpoch() tells apart two cancels with the same cause: a context's own, and its parent's after it", () => {
     const failure = new Error("a task failed");
     const [parent, cancelParent] = withCancelCause(background());
     const [child, cancelChild] = withCancelCause(parent);
     cancelChild(failure);
     cancelParent(failure);
-    expect(cancelledFrom(child, new WeakSet<object>([parent]))).toBe(false);
-    expect(cancelledFrom(child, new WeakSet<object>([child]))).toBe(true);
+    expect(cancelEpoch(child)).not.toBe(cancelEpoch(parent));
+
+    const [viaParent, cancelViaParent] = withCancelCause(background());
+    const [viaSignal, cancelViaSignal] = withCancelCause(background());
+    const [follower, stop] = withSignal(viaParent, viaSignal.signal);
+    cancelViaSignal(failure);
+    cancelViaParent(failure);
+    expect(cancelEpoch(follower)).toBe(cancelEpoch(viaSignal));
+    expect(cancelEpoch(follower)).not.toBe(cancelEpoch(viaParent));
+    stop();
   });
 
-  it("cancelledFrom() follows a withSignal context born cancelled back to the signal's context", () => {
-    const failure = new Error("a task failed");
+  it("cancelEpoch() is undefined for a cancel that came through a signal Tether does not own", () => {
     const [origin, cancel] = withCancelCause(background());
-    cancel(failure);
-    const [follower] = withSignal(background(), origin.signal);
-    expect(cancelledFrom(follower, new WeakSet<object>([origin]))).toBe(true);
+    const [following, stop] = withSignal(background(), AbortSignal.any([origin.signal]));
+    const ac = new AbortController();
+    ac.abort(new Error("client went away"));
+    const [bornAborted] = withSignal(background(), ac.signal);
+    cancel(new Error("a task failed"));
+    expect(cancelEpoch(origin)).toBeTypeOf("number");
+    expect(cancelEpoch(following)).toBeUndefined();
+    expect(cancelEpoch(bornAborted)).toBeUndefined();
+    stop();
   });
 
   it("a cancelled withSignal context does not keep the context it followed alive", async () => {
+    let followed: WeakRef<Context> | undefined;
     const [follower, stop] = (() => {
       const [origin, cancel] = withCancel(background());
       const made = withSignal(background(), origin.signal);
@@ -456,36 +450,5 @@ describe("cancelledFrom() (the trail group follows back to where a cancellation 
     }
     expect(alive).toBe(false);
     expect(follower.err).toBe(Canceled);
-  });
-
-  it("cancelledFrom() says it cannot tell (undefined) through a signal Tether does not own", () => {
-    const [origin, cancel] = withCancelCause(background());
-    const [following, stop] = withSignal(background(), AbortSignal.any([origin.signal]));
-    cancel(new Error("a task failed"));
-    expect(cancelledFrom(following, new WeakSet<object>([origin]))).toBeUndefined();
-    stop();
-  });
-
-  it("cancelledFrom() stops, undecided, at a foreign context that lends its own descendant's signal", () => {
-    let inner: Context | undefined;
-    const idle = new AbortController().signal;
-    const foreign: Context = {
-      deadline: undefined,
-      get err() {
-        return inner?.err;
-      },
-      get signal() {
-        return inner !== undefined ? inner.signal : idle;
-      },
-      get done() {
-        return inner !== undefined ? inner.done : new Promise<void>(() => {});
-      },
-      value: () => undefined,
-    };
-    const [scope, cancel] = withCancelCause(foreign);
-    inner = scope;
-    cancel(new Error("stop"));
-    // The trail leads scope → foreign → scope: it is not walked round (a bound of a million steps did).
-    expect(cancelledFrom(scope, new WeakSet())).toBeUndefined();
   });
 });

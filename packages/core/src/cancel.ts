@@ -24,6 +24,8 @@ export function attach(node: CancelNode, parent: Context): void {
   if (owner.err !== undefined) {
     node.err = owner.err;
     node._cause = owner._cause;
+    // Born cancelled by the same cancel as its parent: see `cancelEpoch`.
+    node._epoch = owner._epoch;
   } else append(owner, node);
 }
 
@@ -91,13 +93,16 @@ export function subscribeWith(ctx: Context, sub: Subscriber): boolean {
  * `done` resolved and `signal` aborted, and subscribers called, parents before children.
  * The first cancel wins; later calls do nothing.
  */
-export function cancelNode(node: CancelNode, err: Error, cause: unknown): void {
+export function cancelNode(node: CancelNode, err: Error, cause: unknown, foreign = false): void {
   if (node.err !== undefined) return;
   const c = cause === undefined ? err : cause;
   if (node._owner !== null) unlink(node);
   node.err = err;
   node._cause = c;
-  const epoch = ++cancels.epoch;
+  // Even for a cancel made here, odd for one that came from a signal Tether does not own (see
+  // `cancelEpoch`): the clock still only goes up, which is all the driver asks of it.
+  cancels.epoch += 2;
+  const epoch = foreign ? cancels.epoch - 1 : cancels.epoch;
   node._epoch = epoch;
   if (node._head === null) {
     release(node);
@@ -227,75 +232,30 @@ export function withCancelCause(parent: Context): [ctx: Context, cancel: (cause?
 }
 
 /**
- * @internal Whether the cancellation of `ctx` came down from one of the contexts in `origins`: it,
- * or a context it was cancelled through, is one of them. Walks back from context to context, each
- * cancelled with the same cause in the same cancel (or before the next was made, which took its
- * state when derived): a node's parent, the Tether node behind the signal a `withSignal` node
- * follows, the node behind a foreign wrapper that lends a Tether signal. False once it finds where
- * the cancellation began and that is not in `origins`, or while `ctx` is not cancelled; undefined
- * when the trail goes where it cannot see (a signal Tether does not own, a foreign context over
- * one, a getter that throws, a cycle), so the caller can fall back on what else it knows. It
- * never throws.
+ * @internal Which cancel reached `ctx`: the {@link cancels} count of the cancel call whose cascade
+ * cancelled its node — the same number for every context that one call reached, through children,
+ * value layers, `withSignal` contexts following a Tether signal and foreign wrappers lending one,
+ * and for contexts derived from them afterwards. Undefined while `ctx` is alive, and when the
+ * cancel came from somewhere Tether cannot see: a signal it does not own, a foreign context over
+ * one. It never throws.
  */
-export function cancelledFrom(ctx: Context, origins: WeakSet<object>): boolean | undefined {
+export function cancelEpoch(ctx: Context): number | undefined {
   try {
-    let node = nodeBehind(ctx instanceof Ctx ? ctx._src : ctx);
-    if (node === undefined) return undefined;
-    if (node === null || node.err === undefined) return false;
-    const why = node._cause;
-    const seen = new Set<CancelNode>();
-    for (;;) {
-      if (origins.has(node)) return true;
-      // A foreign context that lends the signal of one of its own descendants: round and round.
-      if (seen.has(node)) return undefined;
-      seen.add(node);
-      const from = cancelledThrough(node, why);
-      if (from === null) return false;
-      if (from === undefined) return undefined;
-      node = from;
+    const src = ctx instanceof Ctx ? ctx._src : ctx;
+    if (src === null) return undefined;
+    let node: CancelNode | undefined;
+    if (src instanceof CancelNode) node = src;
+    else {
+      const foreign = src as Context;
+      if (foreign.err === undefined) return undefined;
+      node = owners.get(foreign.signal);
     }
+    if (node === undefined || node.err === undefined) return undefined;
+    const e = node._epoch;
+    return e === 0 || e % 2 === 1 ? undefined : e;
   } catch {
     return undefined;
   }
-}
-
-/**
- * The node that can be cancelled behind `src`, a context's source: itself, or for a foreign
- * context the Tether node whose signal it lends; null for none that is cancelled (an alive foreign
- * context, or no source: it cannot be cancelled); undefined for a cancelled foreign context over a
- * signal Tether does not own.
- */
-function nodeBehind(src: unknown): CancelNode | null | undefined {
-  if (src === null || src === undefined) return null;
-  if (src instanceof CancelNode) return src;
-  const foreign = src as Context;
-  if (foreign.err === undefined) return null;
-  return owners.get(foreign.signal);
-}
-
-/**
- * Where the cancellation of `node`, with cause `why`, came from: the context that passed it on
- * (cancelled with `why` in the same cancel as `node`, or before `node` was made, which then took
- * its state: a node born cancelled has epoch 0) — its parent, or for a `withSignal` node the
- * Tether node behind the signal it follows; null if it began at `node`; undefined if it came
- * through what cannot be seen behind.
- */
-function cancelledThrough(node: CancelNode, why: unknown): CancelNode | null | undefined {
-  const e = node._epoch;
-  const passed = (m: CancelNode): boolean => m.err !== undefined && m._cause === why && (e === 0 || m._epoch === e);
-  const parent = node._parent;
-  const up = nodeBehind(parent instanceof Ctx ? parent._src : parent);
-  if (up !== null && up !== undefined && passed(up)) return up;
-  if (node._kind === Kind.Signal) {
-    const signal = (node._aux as WeakRef<AbortSignal> | undefined)?.deref();
-    if (signal === undefined) return undefined;
-    const owner = owners.get(signal);
-    if (owner !== undefined) return passed(owner) ? owner : null;
-    // A signal Tether does not own, which a hidden bridge follows: if it aborted with `why`, the
-    // cancellation came from behind it.
-    return signal.aborted && signal.reason === why ? undefined : null;
-  }
-  return up === undefined ? undefined : null;
 }
 
 /**

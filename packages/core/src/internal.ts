@@ -5,7 +5,7 @@
  * @packageDocumentation
  * @internal
  */
-export { cancelledFrom, neverCancelled, subscribe, subscribeWith, waitErr } from "./cancel.js";
+export { cancelEpoch, neverCancelled, subscribe, subscribeWith, waitErr } from "./cancel.js";
 export { Sub, type Subscriber, unsubscribe } from "./node.js";
 export { asContext, asFunction, contextError, describe, functionName, toContext } from "./context.js";
 export { suppressed } from "./suppressed.js";

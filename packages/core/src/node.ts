@@ -31,8 +31,10 @@ export class CancelNode extends Ctx {
   /** The cause given to the first cancel, or `err` when none was given. Set with `err`. */
   _cause: unknown = undefined;
   /**
-   * The {@link cancels} count of the cancel that set `err`; 0 while alive, and for a node born
-   * cancelled. Tells the task driver whether a wait began before this node was cancelled.
+   * The {@link cancels} count of the cancel that set `err`: even for a cancel made by Tether, odd
+   * for one that came from a signal it does not own. A node born cancelled takes its parent's (0
+   * under a foreign parent already cancelled); 0 while alive. Tells the task driver whether a wait
+   * began before this node was cancelled, and `cancelEpoch` which cancel reached a context.
    */
   _epoch = 0;
   /** The node whose list holds this one; null when unlinked (root of a foreign link, or cancelled). */
@@ -55,13 +57,7 @@ export class CancelNode extends Ctx {
   _follow: Sub | undefined = undefined;
   /** For deadline nodes: this node's own deadline (which may be later than `deadline`). */
   _at = 0;
-  /**
-   * For deadline nodes: the cause reported when the deadline passes. For `withSignal` nodes: a weak
-   * reference to the signal followed, so `cancelledFrom` can trace a cancellation that came through
-   * it back to where it began, without keeping what it followed alive. One field for both, not a
-   * weak map from node to signal, whose table a million short-lived nodes grew by 30 MB that
-   * collection did not give back.
-   */
+  /** For deadline nodes: the cause reported when the deadline passes. */
   _aux: unknown = undefined;
   /** For a deadline node with a timer: when the timer is due, on core's `elapsed` clock. */
   _due = 0;

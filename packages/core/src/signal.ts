@@ -1,6 +1,6 @@
 import { errForSignal, followSignal } from "./bridge.js";
 import { attach, cancelNode } from "./cancel.js";
-import { CancelNode, Kind } from "./node.js";
+import { CancelNode, Kind, owners } from "./node.js";
 import { type Context, asContext, describe } from "./context.js";
 import { hooks } from "./counters.js";
 import { Canceled } from "./errors.js";
@@ -37,11 +37,15 @@ export function withSignal(parent: Context, signal: AbortSignal): [ctx: Context,
   const p = asContext(parent, "withSignal");
   if (!isSignal(signal)) throw new TypeError(`withSignal: signal must be an AbortSignal, received ${describe(signal)}`);
   const node = new CancelNode(p, Kind.Signal, p.deadline);
-  node._aux = new WeakRef(signal);
   attach(node, p);
   if (node.err === undefined) {
     try {
-      if (signal.aborted) cancelNode(node, errForSignal(signal), signal.reason);
+      if (signal.aborted) {
+        const owner = owners.get(signal);
+        cancelNode(node, errForSignal(signal), signal.reason, owner === undefined);
+        // Born cancelled by the cancel that reached the signal's node: see `cancelEpoch`.
+        if (owner !== undefined) node._epoch = owner._epoch;
+      }
       else followSignal(node, signal);
     } catch (e) {
       // A signal-like object whose `addEventListener` or `reason` throws: the call fails, and
@@ -49,9 +53,6 @@ export function withSignal(parent: Context, signal: AbortSignal): [ctx: Context,
       cancelNode(node, Canceled, e);
       throw e;
     }
-    // Cancelled by a signal that had aborted already: born cancelled, as a child of a cancelled
-    // parent is, which is what epoch 0 says (see `cancelledFrom`, and the driver's `until`).
-    if (node.err !== undefined) node._epoch = 0;
   }
   const cancel = (): void => cancelNode(node, Canceled, undefined);
   if (hooks.created !== undefined) hooks.created(node, cancel);

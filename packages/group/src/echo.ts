@@ -1,5 +1,5 @@
 import { type Context, cause } from "@tether/core";
-import { cancelledFrom, waitErr } from "@tether/core/internal";
+import { cancelEpoch, waitErr } from "@tether/core/internal";
 
 /** How deep an echo is looked for, through `.cause` links and nested aggregates: far past any real wrapping, short of a cycle. */
 const DEPTH = 16;
@@ -69,41 +69,45 @@ export function isBareEcho(error: unknown, ctx: Context, child: Context): boolea
 }
 
 /**
- * The contexts that a group, `run` or `map` cancelled with a failure of a task, as the siblings'
- * cause. Such a cause, reaching a nested group as its parent's, is still a task's failure, which a
- * sibling's own error may wrap (a Go-style sentinel, a memoised rejection shared by two tasks), not
- * a cancellation reason; only a reason that code gave a cancel (`withCancelCause`, a timeout's
- * cause, an aborted request's signal) is matched wrapped. The contexts are recorded, not only the
- * errors: the same error object given to a cancel elsewhere (a server shut down with the sentinel
- * one of its groups once failed with) is a reason there. Weak sets: they hold nothing alive.
+ * The cancels with which a group, `run` or `map` cancelled its context for a task's failure, by the
+ * failure: each error's `cancelEpoch`s. Such a cause, reaching a nested group as its parent's, is
+ * still a task's failure, which a sibling's own error may wrap (a Go-style sentinel, a memoised
+ * rejection shared by two tasks), not a cancellation reason; only a reason that code gave a cancel
+ * (`withCancelCause`, a timeout's cause, an aborted request's signal) is matched wrapped. The cancel
+ * is recorded, not only the error: the same error object given to a cancel elsewhere (a server shut
+ * down with the sentinel one of its groups once failed with) is a reason there. A weak map: it
+ * holds no error alive, and an error's numbers go with it.
  */
-const failedScopes = new WeakSet<object>();
+const failures = new WeakMap<object, Set<number>>();
 
 /**
- * The errors those contexts were cancelled with: what is left to go by when the cancellation
- * reached the nested group through something its trail cannot be followed back through (a signal
- * Tether does not own, such as `AbortSignal.any([ctx.signal])`).
+ * Cancels `scope`, a group's context, with `error`, a task's failure, through `cancel`, and
+ * records that cancel as a failure's if it is the one that cancelled `scope` (see {@link failures}).
  */
-const failures = new WeakSet<object>();
-
-/**
- * Records that `scope`, a group's context, is about to be cancelled with `error`, a task's failure;
- * nothing if `scope` is already cancelled (its cause is then someone else's).
- */
-export function markFailure(scope: Context, error: unknown): void {
-  if (scope.err !== undefined) return;
-  failedScopes.add(scope);
-  if (error !== null && (typeof error === "object" || typeof error === "function")) failures.add(error);
+export function cancelWithFailure(scope: Context, cancel: (cause: unknown) => void, error: unknown): void {
+  const alive = scope.err === undefined;
+  cancel(error);
+  if (!alive || error === null || (typeof error !== "object" && typeof error !== "function")) return;
+  const epoch = cancelEpoch(scope);
+  if (epoch === undefined) return;
+  let epochs = failures.get(error);
+  if (epochs === undefined) failures.set(error, (epochs = new Set()));
+  epochs.add(epoch);
 }
 
 /**
- * Whether `why`, the cause of the cancellation of `ctx`, may be matched wrapped: an object, and
- * not a failure that a group cancelled `ctx`, or a context it was cancelled through, with.
+ * Whether `why`, the cause of the cancellation of `ctx`, may be matched wrapped: an object, and not
+ * a failure that a group's cancel for it reached `ctx` with. Where the cancel that reached `ctx`
+ * cannot be known (it came through a signal Tether does not own), an error some group failed with
+ * is taken for that failure: a wrapped reason then counts as a failure, never a task's own failure
+ * as the cancellation.
  */
 function isReason(why: unknown, ctx: Context): boolean {
   if (why === null || (typeof why !== "object" && typeof why !== "function")) return false;
-  const from = cancelledFrom(ctx, failedScopes);
-  return from === undefined ? !failures.has(why) : !from;
+  const epochs = failures.get(why);
+  if (epochs === undefined) return true;
+  const epoch = cancelEpoch(ctx);
+  return epoch !== undefined && !epochs.has(epoch);
 }
 
 /** `cause(ctx)`, or undefined if it cannot be read. */

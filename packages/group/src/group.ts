@@ -1,7 +1,7 @@
 import { type Context, type Task, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
 import { asContext, asTask, describe, functionName, reportQueued, startTask, waitErr } from "@tether/core/internal";
-import { isEcho, markFailure } from "./echo.js";
+import { cancelWithFailure, isEcho } from "./echo.js";
 
 /**
  * GroupOptions are the options of {@link Group}.
@@ -320,8 +320,7 @@ export class Group implements AsyncDisposable {
   #fail(error: unknown): void {
     this.#first = { error };
     if (this.#failFast) {
-      markFailure(this.ctx, error);
-      this.#cancel(error);
+      cancelWithFailure(this.ctx, this.#cancel, error);
     }
   }
 

@@ -48,6 +48,20 @@ describe("race()", () => {
     await expect(out).resolves.toBe("cached");
   });
 
+  it("race() cancels the losers at once when the last task wins synchronously", async () => {
+    let loserCtx: Context | undefined;
+    const out = race(
+      background(),
+      (ctx) => {
+        loserCtx = ctx;
+        return sleep(ctx, 60_000);
+      },
+      () => "cached",
+    );
+    expect(loserCtx?.err).toBe(Canceled);
+    await expect(out).resolves.toBe("cached");
+  });
+
   it("race() drops a generator loser that fails on its own at once after a synchronous win", async () => {
     const out = race(
       background(),

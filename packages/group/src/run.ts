@@ -1,6 +1,6 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
 import { asContext, asTask, isGeneratorFunction, waitErr, watchTask } from "@tether/core/internal";
-import { isEcho, markFailure } from "./echo.js";
+import { cancelWithFailure, isEcho } from "./echo.js";
 
 /**
  * RunResults is the tuple of results `run` resolves with, one per task, in order.
@@ -74,8 +74,8 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
               stopped = echo;
               failure = { error };
               if (!starting) {
-                if (!echo) markFailure(child, error);
-                cancel(error);
+                if (echo) cancel(error);
+                else cancelWithFailure(child, cancel, error);
               }
             }
             if (--left === 0) resolve();
@@ -84,10 +84,10 @@ export async function run<const T extends readonly Task<unknown>[]>(ctx: Context
       }
       starting = false;
       if (failure !== undefined) {
-        // Marked only now, as the cancel is sent: a task started meanwhile may have cancelled the
-        // parent, and then the child's cause is the parent's, not this failure.
-        if (!stopped) markFailure(child, failure.error);
-        cancel(failure.error);
+        // A task started meanwhile may have cancelled the parent: the child's cause is then the
+        // parent's, and the cancel below, which does nothing, is not recorded as the failure's.
+        if (stopped) cancel(failure.error);
+        else cancelWithFailure(child, cancel, failure.error);
       }
     });
   } finally {
