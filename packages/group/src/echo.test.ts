@@ -4,6 +4,23 @@ import { Canceled, background, cause, errorIs, sleep, withCancel, withCancelCaus
 import { Group, map, race, run } from "@tether/group";
 import { adapter } from "../../../test/adapter.js";
 
+/** A foreign context (not Tether's) that answers as `ctx` does, but lends `signal` as its own. */
+function foreignOver(ctx: Context, signal: AbortSignal): Context {
+  return {
+    get deadline() {
+      return ctx.deadline;
+    },
+    get err() {
+      return ctx.err;
+    },
+    get done() {
+      return ctx.done;
+    },
+    signal,
+    value: (key) => ctx.value(key),
+  };
+}
+
 /** What a nursery's `await using` leaves when its body and its disposal both end with the cancellation. */
 function suppressedError(error: unknown, suppressed: unknown): Error {
   const e = new Error("An error was suppressed during disposal") as Error & { error: unknown; suppressed: unknown };
@@ -262,8 +279,8 @@ describe("echoes of a parent cancelled with a cause", () => {
       throw new Error("GET /user failed", { cause: e });
     });
 
-  it("a fetch-style rejection wrapped in the task's own error is the parent's cancellation, in run, Group and race alike", async () => {
-    const why = new Error("client went away");
+  /** Cancels a parent with `why` under run, a Group and race, each of whose tasks wraps it: all read it as the cancellation. */
+  async function expectReadAsCancellation(why: Error): Promise<void> {
     const [p1, cancel1] = withCancelCause(background());
     const ran = run(p1, wrappedFetch, wrappedFetch);
     cancel1(why);
@@ -280,6 +297,10 @@ describe("echoes of a parent cancelled with a cause", () => {
     const raced = race(p3, wrappedFetch, wrappedFetch);
     cancel3(why);
     await expect(raced).rejects.toBe(Canceled);
+  }
+
+  it("a fetch-style rejection wrapped in the task's own error is the parent's cancellation, in run, Group and race alike", async () => {
+    await expectReadAsCancellation(new Error("client went away"));
   });
 
   it("a parent cancelled with an error that an unrelated group once failed with is still a cancellation, not that group's failure", async () => {
@@ -289,23 +310,7 @@ describe("echoes of a parent cancelled with a cause", () => {
     const g0 = new Group(background());
     g0.go(() => Promise.reject(shutdown));
     await expect(g0.wait()).rejects.toBe(shutdown);
-
-    const [p1, cancel1] = withCancelCause(background());
-    const ran = run(p1, wrappedFetch);
-    cancel1(shutdown);
-    await expect(ran).rejects.toBe(Canceled);
-
-    const [p2, cancel2] = withCancelCause(background());
-    const g = new Group(p2);
-    g.go(wrappedFetch);
-    cancel2(shutdown);
-    await expect(g[Symbol.asyncDispose]()).resolves.toBeUndefined();
-    expect(g.errors).toEqual([]);
-
-    const [p3, cancel3] = withCancelCause(background());
-    const raced = race(p3, wrappedFetch, wrappedFetch);
-    cancel3(shutdown);
-    await expect(raced).rejects.toBe(Canceled);
+    await expectReadAsCancellation(shutdown);
   });
 
   it("a group's failure reaching a nested group through a foreign wrapper is still matched only unwrapped", async () => {
@@ -316,22 +321,7 @@ describe("echoes of a parent cancelled with a cause", () => {
     outer.go(async (ctx) => {
       // A foreign wrapper that lends the outer group's context its signal: the cancellation's
       // origin is still found through it.
-      const wrapper: Context = {
-        get deadline() {
-          return ctx.deadline;
-        },
-        get err() {
-          return ctx.err;
-        },
-        get done() {
-          return ctx.done;
-        },
-        get signal() {
-          return ctx.signal;
-        },
-        value: (key) => ctx.value(key),
-      };
-      inner = new Group(wrapper);
+      inner = new Group(foreignOver(ctx, ctx.signal));
       inner.go(async (ictx) => {
         await sleep(ictx, 60_000).catch(() => undefined);
         throw own;
@@ -421,21 +411,7 @@ describe("a group's failure reaching a nested group through a signal", () => {
     [
       "a foreign context whose signal is AbortSignal.any([ctx.signal])",
       (ctx) => {
-        const signal = AbortSignal.any([ctx.signal]);
-        const foreign: Context = {
-          get deadline() {
-            return ctx.deadline;
-          },
-          get err() {
-            return ctx.err;
-          },
-          get done() {
-            return ctx.done;
-          },
-          signal,
-          value: (key) => ctx.value(key),
-        };
-        return [foreign, () => undefined];
+        return [foreignOver(ctx, AbortSignal.any([ctx.signal])), () => undefined];
       },
     ],
   ];
