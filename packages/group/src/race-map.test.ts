@@ -62,6 +62,19 @@ describe("race()", () => {
     await expect(out).resolves.toBe("cached");
   });
 
+  it("race() drops a generator loser, started before a synchronous win by the last task, that failed on its own at once", async () => {
+    const own = new Error("replica refused");
+    const out = race(
+      background(),
+      async function* (ctx): AsyncGenerator<undefined, string> {
+        if (ctx.err === undefined) throw own;
+        return "unreachable";
+      },
+      () => "cached",
+    );
+    await expect(out).resolves.toBe("cached");
+  });
+
   it("race() drops a generator loser that fails on its own at once after a synchronous win", async () => {
     const out = race(
       background(),

@@ -8,7 +8,8 @@ import { isBareEcho, isEcho } from "./echo.js";
  * and if a loser's cleanup fails, race rejects with that failure rather than lose it. A loser that
  * had failed before the cancel went out is an attempt that lost, dropped as `Promise.any` drops
  * it; the cancel goes out as the win comes or, for a win while the tasks are still being started,
- * once the last has been (a microtask later, if any was started after the win). After that, a generator task's driver tells a cleanup failure (after the cancel reached the task) from
+ * once the last has been (a microtask later, if any was started after the win or is a generator
+ * task). After that, a generator task's driver tells a cleanup failure (after the cancel reached the task) from
  * the task's own. A plain or async task cannot be told apart: any failure of it after the win, but
  * the cancellation itself (`ctx.err` or its cause, also wrapped), fails race. So a loser that should
  * lose quietly honours `ctx` (its waits then reject with the cancellation), or is a generator task.
@@ -116,12 +117,12 @@ export async function race<const T extends readonly Task<unknown>[]>(ctx: Contex
         }
       }
       starting = false;
-      // A microtask later if tasks were started after the win: a generator task whose body failed
-      // on its own at once has its failure seen by its driver first, before the cancel, as an
-      // attempt that lost; otherwise the driver would take it for a failed cleanup. At once if the
-      // win was the last task's: nobody then needs the wait, and the losers get no extra turn.
+      // A microtask later if a task was started after the win, or any is a generator task: a
+      // generator whose body failed on its own at once has its failure seen by its driver first,
+      // before the cancel, as an attempt that lost; otherwise the driver would take it for a
+      // failed cleanup. Else at once: nobody needs the wait, and the losers get no extra turn.
       if (winner !== undefined) {
-        if (startedAfterWin) queueMicrotask(sendCancel);
+        if (startedAfterWin || records.some((r) => r !== undefined)) queueMicrotask(sendCancel);
         else sendCancel();
       }
     });
