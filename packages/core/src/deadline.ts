@@ -10,7 +10,7 @@ function setTimer(node: CancelNode, t: ReturnType<typeof setTimeout> | undefined
 }
 
 function expire(node: CancelNode): void {
-  cancelNode(node, DeadlineExceeded, node._aux);
+  cancelNode(node, DeadlineExceeded, node._atCause);
 }
 
 /**
@@ -42,7 +42,7 @@ function deadlineNode(p: Context, at: number, cause: unknown, kind: Kind, now: n
   const parentFirst = pd !== undefined && pd <= at;
   const node = new CancelNode(p, kind, parentFirst || at === Infinity ? pd : at);
   node._at = at;
-  node._aux = cause;
+  node._atCause = cause;
   attach(node, p);
   const cancel = (): void => cancelNode(node, Canceled, undefined);
   if (hooks.created !== undefined) hooks.created(node, cancel);

@@ -58,7 +58,7 @@ export class CancelNode extends Ctx {
   /** For deadline nodes: this node's own deadline (which may be later than `deadline`). */
   _at = 0;
   /** For deadline nodes: the cause reported when the deadline passes. */
-  _aux: unknown = undefined;
+  _atCause: unknown = undefined;
   /** For a deadline node with a timer: when the timer is due, on core's `elapsed` clock. */
   _due = 0;
 

@@ -4,14 +4,15 @@ import { isBareEcho, isEcho } from "./echo.js";
 
 /**
  * race starts every task under a child of `ctx` and resolves with the value of the first to
- * fulfil. Every task is called, even after an earlier one returned a value at once. The others are then cancelled and awaited — their cleanup has run before race settles,
- * and if a loser's cleanup fails, race rejects with that failure rather than lose it. A loser that
- * had failed before the cancel went out is an attempt that lost, dropped as `Promise.any` drops
- * it; the cancel goes out as the win comes or, for a win while the tasks are still being started,
- * once the last has been (a microtask later, if any was started after the win or is a generator
- * task). After that, a generator task's driver tells a cleanup failure (after the cancel reached the task) from
- * the task's own. A plain or async task cannot be told apart: any failure of it after the win, but
- * the cancellation itself (`ctx.err` or its cause, also wrapped), fails race. So a loser that should
+ * fulfil. Every task is called, even after an earlier one returned a value at once. The others are
+ * then cancelled and awaited — their cleanup has run before race settles, and if a loser's cleanup
+ * fails, race rejects with that failure rather than lose it. A loser that had failed before the
+ * cancel went out is an attempt that lost, dropped as `Promise.any` drops it; the cancel goes out
+ * as the win comes or, for a win while the tasks are still being started, once the last has been
+ * (a microtask later, if any was started after the win or is a generator task). After that, a
+ * generator task's driver tells a cleanup failure (after the cancel reached the task) from the
+ * task's own. A plain or async task cannot be told apart: any failure of it after the win, but the
+ * cancellation itself (`ctx.err` or its cause, also wrapped), fails race. So a loser that should
  * lose quietly honours `ctx` (its waits then reject with the cancellation), or is a generator task.
  * When every task fails, race rejects with an `AggregateError` of their errors in task order (also
  * for no tasks at all, like `Promise.any`) — or with `ctx.err` when they failed only because `ctx`
