@@ -18,8 +18,9 @@ export type RunResults<T extends readonly Task<unknown>[]> = { -readonly [K in k
 /**
  * run starts every task under a child of `ctx` and resolves with their results as a typed tuple,
  * in order. Every task is called, even after an earlier one threw at once. The first failure
- * cancels the siblings (with that error as the cause) and is what run rejects with — but only after every task has settled, generator cleanup included. A task's echo
- * of the cancellation (`ctx.err`, wrapped or in an aggregate of nothing else) is not a failure:
+ * cancels the siblings (with that error as the cause) and is what run rejects with — but only
+ * after every task has settled, generator cleanup included. A task's echo of the cancellation
+ * (`ctx.err`, wrapped or in an aggregate of nothing else) is not a failure:
  * if the caller's cancellation stopped the tasks, run rejects with `ctx.err`, unless one of them
  * then failed on its own (its cleanup threw), which it rejects with instead. On a cancelled
  * context run rejects with `ctx.err` and calls no task; `run(ctx)` resolves with `[]`. The child
