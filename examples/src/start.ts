@@ -16,6 +16,7 @@ export const EXAMPLES = [
   "leak-hunt",
   "crawler",
   "ctx-mutex",
+  "pipeline",
   "wall-clock-deadline",
   "shared-state",
   "generator-cleanup",
