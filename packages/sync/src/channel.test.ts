@@ -338,6 +338,57 @@ describe("Channel", () => {
     await expect(pending).resolves.toEqual({ value: 7, done: false });
   });
 
+  it("Channel.values(): return(value) resolves with that value, as an async generator's does, and withdraws the receive", async () => {
+    const ch = new Channel<number>();
+    const it = ch.values(background());
+    const pending = it.next();
+    await expect(it.return?.(42)).resolves.toEqual({ value: 42, done: true });
+    await expect(it.return?.(Promise.resolve("awaited"))).resolves.toEqual({ value: "awaited", done: true });
+    expect(ch.waiting).toBe(0);
+    await expect(pending).resolves.toEqual({ value: undefined, done: true });
+  });
+
+  it("Channel.values(): throw(err) withdraws the receive still waiting, ends the iterator and rejects with err", async () => {
+    const ch = new Channel<number>();
+    const it = ch.values(background());
+    const pending = it.next();
+    const mine = new Error("mine");
+    await expect(it.throw?.(mine)).rejects.toBe(mine);
+    expect(ch.waiting).toBe(0);
+    await expect(pending).resolves.toEqual({ value: undefined, done: true });
+    await expect(it.next()).resolves.toEqual({ value: undefined, done: true });
+    expect(ch.trySend(1)).toBe(false);
+  });
+
+  it("Channel.values(): an error thrown into a generator that delegates to it with yield* reaches the caller", async () => {
+    const ch = new Channel<number>(2);
+    ch.trySend(1);
+    ch.trySend(2);
+    async function* outer(): AsyncGenerator<number, void, undefined> {
+      yield* ch.values(background());
+    }
+    const gen = outer();
+    await expect(gen.next()).resolves.toEqual({ value: 1, done: false });
+    const mine = new Error("mine");
+    await expect(gen.throw(mine)).rejects.toBe(mine);
+    // The delegated iterator ended without taking the value still buffered.
+    expect(ch.tryRecv()).toEqual({ value: 2, done: false });
+    expect(ch.waiting).toBe(0);
+  });
+
+  it("Channel.values(): await using ends the iterator when the block is left, withdrawing its receive", async () => {
+    const ch = new Channel<number>();
+    let pending: Promise<IteratorResult<number, undefined>> | undefined;
+    {
+      await using it = ch.values(background());
+      pending = it.next();
+      expect(ch.waiting).toBe(1);
+    }
+    expect(ch.waiting).toBe(0);
+    await expect(pending).resolves.toEqual({ value: undefined, done: true });
+    expect(ch.trySend(1)).toBe(false);
+  });
+
   it("Channel.recvCase() and sendCase() throw a TypeError for a callback that is not a function", () => {
     const ch = new Channel<number>();
     expect(() => ch.recvCase(1 as unknown as () => void)).toThrow(/Channel.recvCase: fn must be a function, received 1/);

@@ -227,7 +227,8 @@ export class Channel<in out T> implements AsyncIterable<T> {
   /**
    * values returns an async iterator over the values received under `ctx`: it ends when the
    * channel is closed and drained, and throws `ctx.err` if `ctx` is cancelled while it waits.
-   * Leaving a `for await` loop early leaves nothing queued on the channel.
+   * Leaving a `for await` loop early leaves nothing queued on the channel; so does `return()`,
+   * `throw(err)` or `await using it = ch.values(ctx)` on an iterator driven by hand.
    *
    * @example
    * ```ts
@@ -242,12 +243,12 @@ export class Channel<in out T> implements AsyncIterable<T> {
    * console.assert(seen.join() === "a,b");
    * ```
    */
-  values(ctx: Context): AsyncIterableIterator<T> {
+  values(ctx: Context): AsyncIterableIterator<T> & AsyncDisposable {
     return new ChannelIterator(this, asContext(ctx, "Channel.values", "ctx"));
   }
 
   /** Iterates with `background()`: `for await` ends only when the channel is closed and drained. */
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> & AsyncDisposable {
     return new ChannelIterator(this, background());
   }
 

@@ -172,6 +172,7 @@ describe("RWMutex", () => {
     rw.tryRLock();
     expect(String(rw)).toBe("RWMutex(2 readers, 0 waiting)");
     rw.rUnlock();
+    expect(String(rw)).toBe("RWMutex(1 reader, 0 waiting)");
     rw.rUnlock();
     rw.tryLock();
     expect(String(rw)).toBe("RWMutex(write-locked, 0 waiting)");

@@ -266,7 +266,7 @@ export class RWMutex {
 
   /** Describes the state for logs and debuggers, e.g. `RWMutex(3 readers, 1 waiting)`. */
   toString(): string {
-    const held = this._writer !== null ? "write-locked" : this._readers > 0 ? `${this._readers} readers` : "unlocked";
+    const held = this._writer !== null ? "write-locked" : this._readers > 0 ? `${this._readers} reader${this._readers === 1 ? "" : "s"}` : "unlocked";
     return `RWMutex(${held}, ${this._q.size} waiting)`;
   }
 }
