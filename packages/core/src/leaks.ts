@@ -84,7 +84,9 @@ export function trackLeaks(options: { onLeak?: ((leak: LeakReport) => void) | un
   const created = (ctx: object, cancel: (() => void) | undefined): void => {
     // The stack is formatted now: an unformatted one keeps its frames' receivers and functions
     // alive, and through them, often, the very cancel function whose loss it should report.
-    if (cancel !== undefined && ctx instanceof CancelNode) {
+    // A context born cancelled (under a cancelled parent, or following an aborted signal) holds
+    // nothing that a cancel would release: dropping its cancel loses nothing.
+    if (cancel !== undefined && ctx instanceof CancelNode && ctx.err === undefined) {
       registry.register(cancel, { node: new WeakRef(ctx), context: String(ctx), stack: captureStack().stack ?? "" }, ctx);
     }
   };
