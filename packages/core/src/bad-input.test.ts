@@ -16,7 +16,7 @@ import {
   withoutCancel,
   type Context,
 } from "@tether/core";
-import { childCount, trackLeaks } from "@tether/core/testing";
+import { childCount, liveCounts, trackLeaks } from "@tether/core/testing";
 import { enableTrace } from "@tether/core/debug";
 
 /** Calls `f` with a deliberately wrong argument (the casts are the point of these tests). */
@@ -200,6 +200,35 @@ describe("a foreign context that is not a usable Context", () => {
     const ran = await rejected(() => runTask(ctx, () => void (called = true)));
     expect(ran).toBeInstanceOf(TypeError);
     expect(called).toBe(false);
+  });
+
+  it.each([
+    [null, "null"],
+    [NaN, "NaN"],
+    ["2030-01-01", '"2030-01-01"'],
+    [new Date(0), "1970-01-01T00:00:00.000Z"],
+  ])("withTimeout(), withValue() and sleep() refuse a foreign context whose deadline is %o, naming its deadline", async (deadline, shown) => {
+    const ctx = { ...shaped(undefined), deadline } as unknown as Context;
+    const expected = `parent.deadline must be undefined or a number of epoch milliseconds, received ${shown}`;
+    const timeout = thrown(() => withTimeout(ctx, 10));
+    expect(timeout).toBeInstanceOf(TypeError);
+    expect(timeout.message).toBe(`withTimeout: ${expected}`);
+    expect(thrown(() => withValue(ctx, createKey<number>("n"), 1)).message).toBe(`withValue: ${expected}`);
+    const slept = await rejected(() => sleep(ctx, 1));
+    expect(slept).toBeInstanceOf(TypeError);
+    expect(slept.message).toBe(`sleep: ${expected.replace("parent", "ctx")}`);
+  });
+
+  it("withTimeout() under a foreign context with a numeric deadline later than its own arms its own timer", () => {
+    const ctx = { ...shaped(undefined), deadline: Date.now() + 60_000 } as unknown as Context;
+    const timers = liveCounts().timers;
+    const [child, cancel] = withTimeout(ctx, 10);
+    try {
+      expect(child.deadline).toBeLessThan(Date.now() + 1_000);
+      expect(liveCounts().timers).toBe(timers + 1);
+    } finally {
+      cancel();
+    }
   });
 
   it("withCancel() refuses a Proxy whose traps throw with a TypeError naming parent", () => {

@@ -338,11 +338,23 @@ function badErr(err: unknown): boolean {
   return err !== undefined && (err === null || typeof err !== "object");
 }
 
-/** A context Tether did not make, if usable: shaped like one, with an err that is undefined or an object. */
+/**
+ * A deadline is compared with numbers when a child is derived: one of null (a Go-style nil) passed
+ * `null <= at` as a parent's deadline that comes first, so the child armed no timer of its own and
+ * never expired. So a deadline must be undefined or a number that is not NaN.
+ */
+function badDeadline(d: unknown): boolean {
+  return d !== undefined && (typeof d !== "number" || Number.isNaN(d));
+}
+
+/**
+ * A context Tether did not make, if usable: shaped like one, with an err that is undefined or an
+ * object and a deadline that is undefined or a number.
+ */
 function foreignContext(x: unknown): Context | null {
   if (!shapedLikeContext(x)) return null;
   try {
-    return badErr(x.err) ? null : x;
+    return badErr(x.err) || badDeadline(x.deadline) ? null : x;
   } catch {
     return null;
   }
@@ -358,6 +370,15 @@ export function contextError(parent: unknown, fn: string, arg: string): TypeErro
       return new TypeError(`${fn}: ${arg}.err cannot be read`);
     }
     if (badErr(err)) return new TypeError(`${fn}: ${arg}.err must be undefined or an Error, received ${describe(err)}`);
+    let deadline: unknown;
+    try {
+      deadline = parent.deadline;
+    } catch {
+      return new TypeError(`${fn}: ${arg}.deadline cannot be read`);
+    }
+    if (badDeadline(deadline)) {
+      return new TypeError(`${fn}: ${arg}.deadline must be undefined or a number of epoch milliseconds, received ${describe(deadline)}`);
+    }
   }
   return new TypeError(`${fn}: ${arg} must be a Context, received ${describe(parent)}`);
 }
