@@ -130,6 +130,18 @@ export function ownerOf(ctx: Context): CancelNode | undefined | null {
 }
 
 /**
+ * The node a follower of foreign context `ctx` would join if one is linked now, without making a
+ * bridge: for counting. Undefined when there is none, or when the context cannot be read.
+ */
+export function linkedOwnerOf(ctx: Context): CancelNode | undefined {
+  try {
+    return owners.get(ctx.signal) ?? contextBridges.get(ctx);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Makes `node` also follow `signal`: an abort cancels it with `errForReason(reason)` and the
  * reason as cause. The caller has checked that the signal has not aborted.
  */

@@ -1,6 +1,6 @@
 import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
-import { background, withCancel, withSignal, type Context } from "@tether/core";
+import { afterFunc, background, createKey, withCancel, withSignal, withValue, type Context } from "@tether/core";
 import { childCount, liveCounts } from "@tether/core/testing";
 import { ForeignContext, WrappedContext } from "./test-helpers/foreign.js";
 import { macrotask } from "./test-helpers/flush.js";
@@ -147,5 +147,33 @@ describe("contexts that can never be cancelled", () => {
       process.off("warning", onWarning);
       for (const cancel of cancels) cancel();
     }
+  });
+});
+
+describe("childCount() of a context Tether did not make", () => {
+  it("childCount() counts the Tether children and afterFunc registrations following a foreign context, and its value layers", () => {
+    const foreign = new ForeignContext();
+    expect(childCount(foreign)).toBe(0);
+    const cancels = [withCancel(foreign)[1], withCancel(foreign)[1], withCancel(foreign)[1]];
+    const stop = afterFunc(foreign, () => {});
+    expect(childCount(foreign)).toBe(4);
+    expect(childCount(withValue(foreign, createKey<number>("n"), 1))).toBe(4);
+    cancels[0]?.();
+    stop();
+    expect(childCount(foreign)).toBe(2);
+    foreign.cancel();
+    expect(childCount(foreign)).toBe(0);
+    for (const c of cancels) c();
+  });
+
+  it("childCount() of a foreign wrapper counts the list of the Tether context whose signal it lends", () => {
+    const [ctx, cancel] = withCancel(background());
+    const wrapped = new WrappedContext(ctx);
+    const [, cancelChild] = withCancel(wrapped);
+    expect(childCount(wrapped)).toBe(1);
+    expect(childCount(wrapped)).toBe(childCount(ctx));
+    cancelChild();
+    expect(childCount(wrapped)).toBe(0);
+    cancel();
   });
 });

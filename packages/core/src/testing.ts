@@ -1,4 +1,5 @@
 import { CancelNode } from "./node.js";
+import { linkedOwnerOf } from "./bridge.js";
 import { type Context, Ctx, asContext } from "./context.js";
 import { type LiveCounts, live } from "./counters.js";
 import { sweepIdle } from "./linger.js";
@@ -34,7 +35,8 @@ export function liveCounts(): LiveCounts {
 /**
  * childCount returns how many children and internal subscribers (afterFunc, sleep, waiters) are
  * linked under `ctx` right now: 0 for a context that cannot be cancelled, or one that was.
- * For a value layer it counts the list of the cancel node it shares. Like {@link liveCounts}, it
+ * For a value layer it counts the list of the cancel node it shares; for a context Tether did not
+ * make, the Tether contexts and subscribers that follow it. Like {@link liveCounts}, it
  * first withdraws the idle subscriptions sync primitives keep between waits.
  *
  * @example
@@ -52,8 +54,11 @@ export function liveCounts(): LiveCounts {
 export function childCount(ctx: Context): number {
   const c = asContext(ctx, "childCount", "ctx");
   sweepIdle();
-  const src = c instanceof Ctx ? c._src : null;
-  if (!(src instanceof CancelNode)) return 0;
+  const layer = c instanceof Ctx ? c._src : c;
+  // A foreign context's followers join the bridge that follows it, or the Tether node whose
+  // signal it lends; a value layer over a foreign parent shares that list too.
+  const src = layer === null || layer instanceof CancelNode ? layer : linkedOwnerOf(layer);
+  if (src === null || src === undefined) return 0;
   let n = 0;
   for (let m = src._head; m !== null; m = m._next) n++;
   return n;
