@@ -16,6 +16,20 @@ function drained(): IteratorReturnResult<undefined> {
   return { value: undefined, done: true };
 }
 
+/**
+ * The rejection of a call whose `ctx` is not a context. Out of line, as are the other rare
+ * outcomes of `send` and `recv`: V8 inlines a bounded amount of code into each caller, and the
+ * hot paths of an unbuffered exchange fill it.
+ */
+function badContext(ctx: unknown, fn: string): Promise<never> {
+  return Promise.reject(contextError(ctx, fn, "ctx"));
+}
+
+/** The rejection of a send on a closed channel. */
+function sendClosed(value: unknown): Promise<never> {
+  return Promise.reject(new ChannelClosedError("Channel.send: the channel is closed", value));
+}
+
 /** A send that completed at once; a settled promise can be shared by every caller. */
 const SENT: Promise<void> = Promise.resolve();
 
@@ -114,12 +128,12 @@ export class Channel<in out T> implements AsyncIterable<T> {
    */
   send(ctx: Context, value: T): Promise<void> {
     const c = toContext(ctx);
-    if (c === null) return Promise.reject(contextError(ctx, "Channel.send", "ctx"));
+    if (c === null) return badContext(ctx, "Channel.send");
     const err = c.err;
     if (err !== undefined) return Promise.reject(err);
     const r = this._offer(value);
     if (r === DONE) return SENT;
-    if (r === CLOSED) return Promise.reject(new ChannelClosedError("Channel.send: the channel is closed", value));
+    if (r === CLOSED) return sendClosed(value);
     return park(this._sendq, c, value);
   }
 
@@ -142,7 +156,7 @@ export class Channel<in out T> implements AsyncIterable<T> {
    */
   recv(ctx: Context): Promise<IteratorResult<T, undefined>> {
     const c = toContext(ctx);
-    if (c === null) return Promise.reject(contextError(ctx, "Channel.recv", "ctx"));
+    if (c === null) return badContext(ctx, "Channel.recv");
     return this._recv(c, null);
   }
 
@@ -156,6 +170,11 @@ export class Channel<in out T> implements AsyncIterable<T> {
     const r = this._take();
     if (r !== undefined) return Promise.resolve(r);
     if (mine === null) return park(this._recvq, c, undefined);
+    return this._recvListed(c, mine);
+  }
+
+  /** @internal The rest of {@link Channel._recv} for a receive that waits and is listed in `mine`. */
+  _recvListed(c: Context, mine: Waiter[]): Promise<IteratorResult<T, undefined>> {
     const w = parked(c, undefined);
     const p = settle<IteratorResult<T, undefined>>(this._recvq, w, c);
     // Not listed when subscribing to the context failed: the promise has rejected.
@@ -321,7 +340,12 @@ export class Channel<in out T> implements AsyncIterable<T> {
     // foreign context answers with code of its own, which may have closed the channel.
     if (this._closed) return CLOSED;
     const b = this._buf;
-    if (b !== null && b.length < this._cap) {
+    return b === null ? BLOCKED : this._offerBuffered(b, v);
+  }
+
+  /** @internal The rest of {@link Channel._offer} on a buffered channel; out of line, as `_takeBuffered` is. */
+  _offerBuffered(b: Ring<T>, v: T): number {
+    if (b.length < this._cap) {
       b.push(v);
       return DONE;
     }
@@ -331,28 +355,33 @@ export class Channel<in out T> implements AsyncIterable<T> {
   /** @internal Takes the next value if one is ready; `{ done: true }` when closed and empty; else undefined. */
   _take(): IteratorResult<T, undefined> | undefined {
     const b = this._buf;
-    if (b !== null && b.length > 0) {
-      // The buffer is full if a sender waits: its value takes the slot this receive frees, behind
-      // the buffered ones. It is found before the buffer is touched, since finding it may run a
-      // waiting sender's foreign context's code, which may operate this channel: a `trySend` there
-      // finds the buffer still full rather than taking the slot ahead of the sender who waited.
-      const s = this._sendq.shift();
-      if (b.length > 0) {
-        const value = b.shift() as T;
-        if (s !== null) {
-          b.push(s._data as T);
-          s._done(undefined);
-        }
-        return { value, done: false };
-      }
-      // That code emptied the buffer: the sender's value is next.
-      if (s !== null) {
-        s._done(undefined);
-        return { value: s._data as T, done: false };
-      }
-      return this._closed ? drained() : undefined;
-    }
+    // The buffered case is out of line, so that an unbuffered channel's hot paths stay small
+    // enough for V8 to inline whole into their callers.
+    if (b !== null && b.length > 0) return this._takeBuffered(b);
     const s = this._sendq.shift();
+    if (s !== null) {
+      s._done(undefined);
+      return { value: s._data as T, done: false };
+    }
+    return this._closed ? drained() : undefined;
+  }
+
+  /** @internal {@link Channel._take} from a buffer that holds values. */
+  _takeBuffered(b: Ring<T>): IteratorResult<T, undefined> | undefined {
+    // The buffer is full if a sender waits: its value takes the slot this receive frees, behind
+    // the buffered ones. It is found before the buffer is touched, since finding it may run a
+    // waiting sender's foreign context's code, which may operate this channel: a `trySend` there
+    // finds the buffer still full rather than taking the slot ahead of the sender who waited.
+    const s = this._sendq.shift();
+    if (b.length > 0) {
+      const value = b.shift() as T;
+      if (s !== null) {
+        b.push(s._data as T);
+        s._done(undefined);
+      }
+      return { value, done: false };
+    }
+    // That code emptied the buffer: the sender's value is next.
     if (s !== null) {
       s._done(undefined);
       return { value: s._data as T, done: false };

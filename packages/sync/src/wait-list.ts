@@ -78,13 +78,19 @@ export function goneIfCancelled(w: Settling): boolean {
   try {
     err = w._ctx.err;
   } catch (thrown) {
-    // A foreign context that cannot even say whether it is cancelled (a Proxy revoked while its
-    // wait was queued): its waiter leaves, failed with what it threw if that is an Error (else
-    // Canceled, as core's abort listener does), and the primitive serves the next one instead of
-    // throwing out of somebody else's unlock or send.
-    return drop(w, thrown instanceof Error ? thrown : Canceled);
+    return dropThrown(w, thrown);
   }
   return err !== undefined && drop(w, err);
+}
+
+/**
+ * A foreign context that cannot even say whether it is cancelled (a Proxy revoked while its wait
+ * was queued): its waiter leaves, failed with what it threw if that is an Error (else Canceled, as
+ * core's abort listener does), and the primitive serves the next one instead of throwing out of
+ * somebody else's unlock or send.
+ */
+function dropThrown(w: Settling, thrown: unknown): true {
+  return drop(w, thrown instanceof Error ? thrown : Canceled);
 }
 
 /** The rare half of {@link goneIfCancelled}, out of line so that the hot paths it is inlined into stay small. */
@@ -177,13 +183,21 @@ export class WaitList<W extends Waiter> {
    * waiters of this very list: a waiter is returned only if it is still the head once asked.
    */
   get head(): W | null {
-    let w = this._head;
-    while (w !== null) {
-      if (!w._gone() && w === this._head) return w;
+    const w = this._head;
+    // The common answer (empty, or a head that is alive and stays the head) is in line; the rest
+    // is out of line, so that the paths this getter is inlined into stay small.
+    if (w === null || (!w._gone() && w === this._head)) return w;
+    return this._liveHead();
+  }
+
+  /** The rest of {@link WaitList.head}, once the head was found gone or changed. */
+  _liveHead(): W | null {
+    for (;;) {
       churn.n++;
-      w = this._head;
+      const w = this._head;
+      if (w === null) return null;
+      if (!w._gone() && w === this._head) return w;
     }
-    return null;
   }
 
   push(w: W): void {
@@ -279,10 +293,17 @@ export function settle<T>(list: WaitList<Waiter>, w: Settling, ctx: Context): Pr
   if (sub !== null && sub._ctx === ctx) {
     sub._count++;
     w._sub = sub;
-  } else if (!neverCancelled(ctx)) {
-    // Under `background()` there is nothing to subscribe to: no subscription object is made.
-    return coverListed(list, w, ctx, p);
+    list.push(w);
+    return p;
   }
+  // Out of line, so that the common path stays small enough for V8 to inline whole.
+  return settleUncovered(list, w, ctx, p);
+}
+
+/** The rest of {@link settle}, for a wait that the list's shared subscription does not cover. */
+function settleUncovered<T>(list: WaitList<Waiter>, w: Settling, ctx: Context, p: Promise<T>): Promise<T> {
+  // Under `background()` there is nothing to subscribe to: no subscription object is made.
+  if (!neverCancelled(ctx)) return coverListed(list, w, ctx, p);
   list.push(w);
   return p;
 }
