@@ -350,3 +350,34 @@ describe("Group in dump()", () => {
     return g.wait();
   });
 });
+
+describe("Group with a limit, draining a long queue of tasks that settle at once", () => {
+  const tasks: Array<[string, () => unknown]> = [
+    ["a plain function", () => 1],
+    ["an async function", async () => 1],
+    ["an async generator function that never yields", async function* () {
+      return 1;
+    }],
+  ];
+
+  it.each(tasks)("lets a due timer run, and its cancel stop the queue, when each task is %s", async (_, task) => {
+    const [ctx, cancel] = withCancelCause(background());
+    const timerRan = new Error("the timer ran");
+    setTimeout(() => cancel(timerRan), 0);
+    const g = new Group(ctx, { limit: 2 });
+    // Far more tasks than a few milliseconds run: a group that never lets the timer run drains
+    // them all and resolves, instead of rejecting with the cancellation.
+    const queued = 200_000;
+    let ran = 0;
+    for (let i = 0; i < queued; i++) {
+      g.go(() => {
+        ran++;
+        return task() as never;
+      });
+    }
+    await expect(g.wait()).rejects.toBe(Canceled);
+    expect(cause(ctx)).toBe(timerRan);
+    expect(ran).toBeLessThan(queued);
+    expect(g.size).toBe(0);
+  });
+});

@@ -1,6 +1,6 @@
 import { type Context, type Task, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
-import { asContext, asTask, describe, functionName, reportQueued, startTask, waitErr } from "@tether/core/internal";
+import { asContext, asTask, describe, functionName, giveTurn, reportQueued, startTask, turnDue, waitErr } from "@tether/core/internal";
 import { cancelWithFailure, isEcho } from "./echo.js";
 
 /**
@@ -143,6 +143,8 @@ export class Group implements AsyncDisposable {
   /** Set once wait() has thrown the first failure, so dispose does not throw it a second time. */
   #reported = false;
   #idle: Array<() => void> = [];
+  /** Set while the queue's draining waits for the event loop's turn (see `#startQueued`). */
+  #turnPending = false;
 
   constructor(parent: Context, options: GroupOptions = {}) {
     const p = asContext(parent, "Group");
@@ -334,6 +336,17 @@ export class Group implements AsyncDisposable {
 
   #settled(): void {
     this.#active--;
+    this.#startQueued();
+    this.#tidy();
+  }
+
+  /**
+   * Starts queued tasks while slots are free. It runs in the promise reactions of settling tasks:
+   * tasks that settle without a real wait would drain a long queue in reactions alone, so every
+   * few milliseconds it lets timers and I/O run first — or a deadline, or a cancel from a timer,
+   * could not stop the queue before it ran out (map does the same between its calls).
+   */
+  #startQueued(): void {
     while (this.#active < this.#limit && this.#head < this.#queue.length) {
       const err = this.ctx.err;
       if (err !== undefined) {
@@ -342,12 +355,26 @@ export class Group implements AsyncDisposable {
         if (!this.#ending) this.#stop();
         this.#queue = [];
         this.#head = 0;
-        break;
+        return;
+      }
+      if (this.#turnPending) return;
+      if (turnDue()) {
+        this.#turnPending = true;
+        void giveTurn().then(() => {
+          this.#turnPending = false;
+          this.#startQueued();
+          this.#tidy();
+        });
+        return;
       }
       const next = this.#queue[this.#head] as { task: Task<unknown>; name: string | undefined };
       this.#queue[this.#head++] = undefined as never;
       this.#start(next.task, next.name);
     }
+  }
+
+  /** Compacts the queue and, once nothing runs or waits, releases the `wait()` calls. */
+  #tidy(): void {
     if (this.#head === this.#queue.length && this.#head > 0) {
       this.#queue = [];
       this.#head = 0;
