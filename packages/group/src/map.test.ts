@@ -13,13 +13,16 @@ function gate(): { promise: Promise<void>; open: () => void } {
 /** Lets every pending promise reaction run. */
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-/** An endless source that records what was pulled from it and whether it was closed. */
-function source(): { items: Generator<number>; pulled: number[]; closed: () => boolean } {
+/**
+ * A source that records what was pulled from it and whether it was closed: endless, or of `count`
+ * items where a test must not hang on a map that pulls them all at once.
+ */
+function source(count = Infinity): { items: Generator<number>; pulled: number[]; closed: () => boolean } {
   const pulled: number[] = [];
   let closed = false;
   function* gen(): Generator<number> {
     try {
-      for (let n = 0; ; n++) {
+      for (let n = 0; n < count; n++) {
         pulled.push(n);
         yield n;
       }
@@ -85,6 +88,29 @@ describe("map() pulls its items lazily", () => {
     expect(outcome).toBe(boom);
     expect(log).toEqual(["closed: true"]);
     expect(src.pulled.at(-1)).toBe(7);
+  });
+
+  it.each([
+    ["no limit", undefined],
+    ["a limit of 5", 5],
+  ])("map() with %s calls fn on no later item once fn threw synchronously, and closes the source", async (_, limit) => {
+    const src = source(1_000);
+    const boom = new Error("boom");
+    const called: number[] = [];
+    const outcome = await map(
+      background(),
+      src.items,
+      (_ctx, n) => {
+        called.push(n);
+        if (n === 2) throw boom;
+        return n;
+      },
+      { limit },
+    ).catch((e: unknown) => e);
+    expect(outcome).toBe(boom);
+    expect(called).toEqual([0, 1, 2]);
+    expect(src.pulled).toEqual([0, 1, 2]);
+    expect(src.closed()).toBe(true);
   });
 
   it("map() resolves in input order from a finite generator, which ends without being closed early", async () => {

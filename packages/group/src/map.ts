@@ -112,10 +112,15 @@ export async function map<T, R>(
   const group = new Group(c);
   let next = 0;
   let exhausted = false;
+  /**
+   * Set when `fn` threw synchronously. The group learns of that failure a promise reaction later,
+   * but no further item may be pulled, or called, after it: not even in the loop below.
+   */
+  let threw = false;
 
   /** Starts the call for the next item, if there is one and the group still lives. */
   const pull = (): void => {
-    if (exhausted) return;
+    if (exhausted || threw) return;
     if (group.ctx.err !== undefined) {
       // Pull nothing more; a task handed to a cancelled group never starts, but the group counts
       // the cancellation as its error, so map cannot resolve with the unpulled items missing.
@@ -147,7 +152,13 @@ export async function map<T, R>(
     const i = next++;
     // Named for dump(): fn's own name and the item's index, not the anonymous closure's.
     group.go((gctx) => {
-      const out = fn(gctx, item, i);
+      let out: R | PromiseLike<R> | AsyncGenerator<unknown, R, unknown>;
+      try {
+        out = fn(gctx, item, i);
+      } catch (thrown) {
+        threw = true;
+        throw thrown;
+      }
       if (isAsyncGenerator(out)) {
         return (async function* () {
           results[i] = yield* out as AsyncGenerator<unknown, R, unknown>;
@@ -167,7 +178,7 @@ export async function map<T, R>(
     }, { name: `${fnName}[${i}]` });
   };
 
-  for (let started = 0; started < limit && !exhausted && group.ctx.err === undefined; started++) pull();
+  for (let started = 0; started < limit && !exhausted && !threw && group.ctx.err === undefined; started++) pull();
   try {
     await group.wait();
   } finally {
