@@ -207,16 +207,20 @@ describe("a foreign context that is not a usable Context", () => {
     [NaN, "NaN"],
     ["2030-01-01", '"2030-01-01"'],
     [new Date(0), "1970-01-01T00:00:00.000Z"],
-  ])("withTimeout(), withValue() and sleep() refuse a foreign context whose deadline is %o, naming its deadline", async (deadline, shown) => {
+  ])("deriving from a foreign context whose deadline is %o throws a TypeError naming its deadline; waiting on it does not", async (deadline, shown) => {
     const ctx = { ...shaped(undefined), deadline } as unknown as Context;
     const expected = `parent.deadline must be undefined or a number of epoch milliseconds, received ${shown}`;
     const timeout = thrown(() => withTimeout(ctx, 10));
     expect(timeout).toBeInstanceOf(TypeError);
     expect(timeout.message).toBe(`withTimeout: ${expected}`);
+    expect(thrown(() => withDeadline(ctx, Date.now() + 10)).message).toBe(`withDeadline: ${expected}`);
     expect(thrown(() => withValue(ctx, createKey<number>("n"), 1)).message).toBe(`withValue: ${expected}`);
-    const slept = await rejected(() => sleep(ctx, 1));
-    expect(slept).toBeInstanceOf(TypeError);
-    expect(slept.message).toBe(`sleep: ${expected.replace("parent", "ctx")}`);
+    expect(thrown(() => withCancel(ctx)).message).toBe(`withCancel: ${expected}`);
+    expect(thrown(() => withCancelCause(ctx)).message).toBe(`withCancelCause: ${expected}`);
+    expect(thrown(() => withSignal(ctx, new AbortController().signal)).message).toBe(`withSignal: ${expected}`);
+    expect(liveCounts()).toMatchObject({ nodesWithChildren: 0, foreignListeners: 0, timers: 0 });
+    // A wait reads no deadline, so it works under such a context as it did.
+    await expect(sleep(ctx, 0)).resolves.toBeUndefined();
   });
 
   it("withTimeout() under a foreign context with a numeric deadline later than its own arms its own timer", () => {

@@ -1,5 +1,5 @@
 import { foreignErr, ownerOf } from "./bridge.js";
-import { Ctx, type Context, asContext } from "./context.js";
+import { Ctx, type Context, asContext, parentDeadline } from "./context.js";
 import { hooks, live } from "./counters.js";
 import { Canceled } from "./errors.js";
 import { CancelNode, Follow, Kind, type Member, type Subscriber, Sub, append, cancels, owners, unlink } from "./node.js";
@@ -202,7 +202,7 @@ export function release(n: CancelNode): void {
  */
 export function withCancel(parent: Context): [ctx: Context, cancel: () => void] {
   const p = asContext(parent, "withCancel");
-  const node = new CancelNode(p, Kind.Cancel, p.deadline);
+  const node = new CancelNode(p, Kind.Cancel, parentDeadline(p, "withCancel"));
   attach(node, p);
   const cancel = (): void => cancelNode(node, Canceled, undefined);
   if (hooks.created !== undefined) hooks.created(node, cancel);
@@ -224,7 +224,7 @@ export function withCancel(parent: Context): [ctx: Context, cancel: () => void] 
  */
 export function withCancelCause(parent: Context): [ctx: Context, cancel: (cause?: unknown) => void] {
   const p = asContext(parent, "withCancelCause");
-  const node = new CancelNode(p, Kind.CancelCause, p.deadline);
+  const node = new CancelNode(p, Kind.CancelCause, parentDeadline(p, "withCancelCause"));
   attach(node, p);
   const cancel = (c?: unknown): void => cancelNode(node, Canceled, c);
   if (hooks.created !== undefined) hooks.created(node, cancel);

@@ -264,11 +264,12 @@ export class ValueCtx extends Ctx {
     readonly _parent: Context,
     readonly _key: Key<unknown>,
     readonly _val: unknown,
+    deadline: number | undefined,
   ) {
     super(_parent instanceof Ctx ? _parent._src : _parent, _parent);
     this._up = this._values;
     this._values = this;
-    this.deadline = _parent.deadline;
+    this.deadline = deadline;
   }
   get err(): Error | undefined {
     const s = this._src;
@@ -339,25 +340,32 @@ function badErr(err: unknown): boolean {
 }
 
 /**
- * A deadline is compared with numbers when a child is derived: one of null (a Go-style nil) passed
- * `null <= at` as a parent's deadline that comes first, so the child armed no timer of its own and
- * never expired. So a deadline must be undefined or a number that is not NaN.
- */
-function badDeadline(d: unknown): boolean {
-  return d !== undefined && (typeof d !== "number" || Number.isNaN(d));
-}
-
-/**
  * A context Tether did not make, if usable: shaped like one, with an err that is undefined or an
- * object and a deadline that is undefined or a number.
+ * object.
  */
 function foreignContext(x: unknown): Context | null {
   if (!shapedLikeContext(x)) return null;
   try {
-    return badErr(x.err) || badDeadline(x.deadline) ? null : x;
+    return badErr(x.err) ? null : x;
   } catch {
     return null;
   }
+}
+
+/**
+ * The deadline of `parent`, read to derive a child from it. A foreign parent's must be undefined or
+ * a number that is not NaN, else a TypeError naming `fn`: one of null (a Go-style nil, meant as
+ * "none") compares as 0, a deadline long past, so the child left its expiry to the parent, armed no
+ * timer of its own and never expired; a Date or a bigint would pass through to the child's
+ * `deadline`, typed a number. Only deriving reads a deadline, so only deriving checks it.
+ */
+export function parentDeadline(parent: Context, fn: string): number | undefined {
+  if (parent instanceof Ctx) return parent.deadline;
+  const d: unknown = parent.deadline;
+  if (d !== undefined && (typeof d !== "number" || Number.isNaN(d))) {
+    throw new TypeError(`${fn}: parent.deadline must be undefined or a number of epoch milliseconds, received ${describe(d)}`);
+  }
+  return d as number | undefined;
 }
 
 /** The TypeError for a `parent` that is not a usable Context, naming the function and the argument. */
@@ -370,15 +378,6 @@ export function contextError(parent: unknown, fn: string, arg: string): TypeErro
       return new TypeError(`${fn}: ${arg}.err cannot be read`);
     }
     if (badErr(err)) return new TypeError(`${fn}: ${arg}.err must be undefined or an Error, received ${describe(err)}`);
-    let deadline: unknown;
-    try {
-      deadline = parent.deadline;
-    } catch {
-      return new TypeError(`${fn}: ${arg}.deadline cannot be read`);
-    }
-    if (badDeadline(deadline)) {
-      return new TypeError(`${fn}: ${arg}.deadline must be undefined or a number of epoch milliseconds, received ${describe(deadline)}`);
-    }
   }
   return new TypeError(`${fn}: ${arg} must be a Context, received ${describe(parent)}`);
 }

@@ -1,6 +1,6 @@
 import { attach, cancelNode } from "./cancel.js";
 import { CancelNode, Kind } from "./node.js";
-import { Ctx, type Context, asContext, describe } from "./context.js";
+import { Ctx, type Context, asContext, describe, parentDeadline } from "./context.js";
 import { hooks } from "./counters.js";
 import { Canceled, DeadlineExceeded } from "./errors.js";
 import { armAfter, checkMs, elapsed } from "./timer.js";
@@ -36,8 +36,8 @@ function expireOverdue(p: Context, pd: number): void {
   }
 }
 
-function deadlineNode(p: Context, at: number, cause: unknown, kind: Kind, now: number): [Context, () => void] {
-  const pd = p.deadline;
+function deadlineNode(p: Context, at: number, cause: unknown, kind: Kind, now: number, fn: string): [Context, () => void] {
+  const pd = parentDeadline(p, fn);
   if (pd !== undefined && pd <= now) expireOverdue(p, pd);
   const parentFirst = pd !== undefined && pd <= at;
   const node = new CancelNode(p, kind, parentFirst || at === Infinity ? pd : at);
@@ -85,7 +85,7 @@ export function withDeadline(parent: Context, at: number | Date, cause?: unknown
   const ms = typeof at === "number" ? at : timeOf(at);
   if (ms === undefined) throw new TypeError(`withDeadline: at must be epoch milliseconds or a Date, received ${describe(at)}`);
   if (Number.isNaN(ms)) throw new RangeError(`withDeadline: at must be a valid time, received ${describe(at)}`);
-  return deadlineNode(p, ms, cause, Kind.Deadline, Date.now());
+  return deadlineNode(p, ms, cause, Kind.Deadline, Date.now(), "withDeadline");
 }
 
 const getTime = Date.prototype.getTime;
@@ -126,5 +126,5 @@ export function withTimeout(parent: Context, ms: number, cause?: unknown): [ctx:
   checkMs(ms, "withTimeout", "ms");
   const now = Date.now();
   // A timeout below 0 is one already up, its deadline now: -Infinity would make a deadline of -Infinity.
-  return deadlineNode(p, ms === Infinity ? Infinity : now + Math.max(0, ms), cause, Kind.Timeout, now);
+  return deadlineNode(p, ms === Infinity ? Infinity : now + Math.max(0, ms), cause, Kind.Timeout, now, "withTimeout");
 }

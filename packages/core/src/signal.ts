@@ -1,7 +1,7 @@
 import { errForSignal, followSignal } from "./bridge.js";
 import { attach, cancelNode } from "./cancel.js";
 import { CancelNode, Kind, owners } from "./node.js";
-import { type Context, asContext, describe } from "./context.js";
+import { type Context, asContext, describe, parentDeadline } from "./context.js";
 import { hooks } from "./counters.js";
 import { Canceled } from "./errors.js";
 
@@ -36,7 +36,7 @@ function isSignal(s: unknown): s is AbortSignal {
 export function withSignal(parent: Context, signal: AbortSignal): [ctx: Context, cancel: () => void] {
   const p = asContext(parent, "withSignal");
   if (!isSignal(signal)) throw new TypeError(`withSignal: signal must be an AbortSignal, received ${describe(signal)}`);
-  const node = new CancelNode(p, Kind.Signal, p.deadline);
+  const node = new CancelNode(p, Kind.Signal, parentDeadline(p, "withSignal"));
   attach(node, p);
   if (node.err === undefined) {
     try {

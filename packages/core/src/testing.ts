@@ -36,7 +36,8 @@ export function liveCounts(): LiveCounts {
  * childCount returns how many children and internal subscribers (afterFunc, sleep, waiters) are
  * linked under `ctx` right now: 0 for a context that cannot be cancelled, or one that was.
  * For a value layer it counts the list of the cancel node it shares; for a context Tether did not
- * make, the Tether contexts and subscribers that follow it. Like {@link liveCounts}, it
+ * make, the list its followers join: the one that follows its signal, or, for a wrapper around a
+ * Tether context, that context's whole list. Like {@link liveCounts}, it
  * first withdraws the idle subscriptions sync primitives keep between waits.
  *
  * @example

@@ -1,5 +1,5 @@
 import { hooks } from "./counters.js";
-import { type Context, type Key, ValueCtx, asContext, describe, isKey } from "./context.js";
+import { type Context, type Key, ValueCtx, asContext, describe, isKey, parentDeadline } from "./context.js";
 
 /**
  * withValue returns a child of `parent` that carries `value` under `key`; lookups of other keys go
@@ -22,7 +22,7 @@ export function withValue<T>(parent: Context, key: Key<T>, value: NoInfer<T>): C
   if (!isKey(key)) {
     throw new TypeError(`withValue: key must be a Key made by createKey(), received ${describe(key)}`);
   }
-  const ctx = new ValueCtx(p, key, value);
+  const ctx = new ValueCtx(p, key, value, parentDeadline(p, "withValue"));
   if (hooks.created !== undefined) hooks.created(ctx, undefined);
   return ctx;
 }
