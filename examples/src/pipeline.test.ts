@@ -63,6 +63,27 @@ describe("pipeline", () => {
     expect(disk.peak()).toBe(4);
   });
 
+  it("the walker runs at most one path ahead of the digesters, as unbuffered channels make it", async () => {
+    const files = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}`, { text: `${i}`, ms: 100 }]));
+    const disk = fakeDisk(files);
+    const pulled: string[] = [];
+    function* walkFiles(): Generator<string> {
+      for (const path of Object.keys(files)) {
+        pulled.push(path);
+        yield path;
+      }
+    }
+    const done = digestAll(background(), walkFiles(), { workers: 3, read: disk.read });
+    await vi.advanceTimersByTimeAsync(50);
+    // Three paths are being read; the fourth waits in the walker's send until a digester is free.
+    expect(disk.reads).toEqual(["f0", "f1", "f2"]);
+    expect(pulled).toEqual(["f0", "f1", "f2", "f3"]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(pulled).toHaveLength(7);
+    await vi.runAllTimersAsync();
+    expect(await done).toHaveLength(20);
+  });
+
   it("the first failed read cancels the walker and the other digesters, and digestAll rejects with it", async () => {
     const files = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}`, { text: `${i}`, ms: 1_000 }]));
     const disk = fakeDisk(files);

@@ -190,7 +190,7 @@ export class WaitList<W extends Waiter> {
     return this._liveHead();
   }
 
-  /** The rest of {@link WaitList.head}, once the head was found gone or changed. */
+  /** @internal The rest of {@link WaitList.head}, once the head was found gone or changed. */
   _liveHead(): W | null {
     for (;;) {
       churn.n++;
