@@ -161,7 +161,11 @@ export class Group implements AsyncDisposable {
     if (options.name !== undefined) nameContext(this.ctx, options.name);
   }
 
-  /** Every task's own failure, in the order they happened: a frozen copy, taken at each read. */
+  /**
+   * Every task's own failure, in the order they happened: a frozen copy, taken at each read. The
+   * group keeps each one for as long as it lives, so a long-lived `failFast: false` group whose
+   * tasks keep failing grows with them.
+   */
   get errors(): readonly unknown[] {
     // A frozen copy: a caller clearing or editing what it got must not erase the group's record.
     return Object.freeze(this.#errors.slice());

@@ -97,7 +97,7 @@ export async function map<T, R>(
   const c = asContext(ctx, "map", "ctx");
   if (items === null || typeof (items as Partial<Iterable<T>>)?.[Symbol.iterator] !== "function") {
     const isAsync = typeof (items as Partial<AsyncIterable<T>> | undefined)?.[Symbol.asyncIterator] === "function";
-    const hint = isAsync ? " (an async iterable is not one: collect it into an array first, or feed a Group from it)" : "";
+    const hint = isAsync ? " (an async iterable is not one: collect it into an array first, or start a Group task per item, waiting for a free slot before reading on, as the @tether/group README shows)" : "";
     throw new TypeError(`map: items must be iterable${hint}, received ${describe(items)}`);
   }
   asTask(fn, "map", "fn");
