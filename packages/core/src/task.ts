@@ -468,7 +468,7 @@ function badYield(y: unknown, disposed: boolean): TypeError {
   }
   const fate = disposed ? " (it was disposed of, since the task can no longer get it)" : "";
   return new TypeError(
-    `runTask: a task may only yield nothing (a checkpoint) or delegate with yield* until(promise), received ${describe(y)}${fate}${hint}`,
+    `a generator task may only yield nothing (a checkpoint) or delegate with yield* until(promise), received ${describe(y)}${fate}${hint}`,
   );
 }
 

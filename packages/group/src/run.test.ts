@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { Canceled, background, cause, sleep, until, withCancel, type Context } from "@tether/core";
-import { run } from "@tether/group";
+import { Group, map, run } from "@tether/group";
 
 describe("run()", () => {
   it("run() on a cancelled context rejects with ctx.err and calls no task", async () => {
@@ -140,5 +140,22 @@ describe("run()", () => {
 
   it("run() rejects a task that is not a function, naming it", async () => {
     await expect(run(background(), () => 1, "nope" as never)).rejects.toThrow(/run: tasks\[1\] must be a function, received "nope"/);
+  });
+});
+
+describe("a generator task that yields a value, started by group functions", () => {
+  it("run(), Group and map() reject with a TypeError that names no function the caller did not call", async () => {
+    const task = async function* (): AsyncGenerator<unknown, void, unknown> {
+      yield 5;
+    };
+    const fromRun = await run(background(), task).catch((e: unknown) => e);
+    const g = new Group(background());
+    g.go(task);
+    const fromGroup = await g.wait().catch((e: unknown) => e);
+    const fromMap = await map(background(), [1], task).catch((e: unknown) => e);
+    for (const err of [fromRun, fromGroup, fromMap]) {
+      expect(err).toBeInstanceOf(TypeError);
+      expect((err as Error).message).toMatch(/^a generator task may only yield nothing \(a checkpoint\) or delegate with yield\* until\(promise\), received 5/);
+    }
   });
 });
