@@ -3,6 +3,7 @@ import { asContext, contextError, toContext } from "@tether/core/internal";
 import { checkWhole } from "./check.js";
 import { ChannelIterator } from "./channel-iterator.js";
 import { ChannelClosedError } from "./errors.js";
+import { keep } from "./keep.js";
 import { BLOCKED, CLOSED, DONE } from "./offer.js";
 import { Ring } from "./ring.js";
 import { Case, type RecvCaseResult, type SelectCase, type SendCaseResult } from "./select.js";
@@ -389,3 +390,7 @@ export class Channel<in out T> implements AsyncIterable<T> {
     return this._closed ? drained() : undefined;
   }
 }
+
+// One, with a buffer, kept so that V8 keeps the maps of a channel, its lists and its buffer across
+// collections while no channel is alive (see keep.ts).
+keep(new Channel<unknown>(1));

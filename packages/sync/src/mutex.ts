@@ -1,8 +1,9 @@
-import type { Context } from "@tether/core";
+import { type Context, background } from "@tether/core";
 import { contextError, toContext } from "@tether/core/internal";
 import { heldArgsError } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
+import { keep } from "./keep.js";
 import { type Settling, WaitList, type Waiter, goneIfCancelled, noop, reject, settle } from "./wait-list.js";
 
 /**
@@ -275,3 +276,10 @@ export class Mutex {
     return `Mutex(${this._owner === 0 ? "unlocked" : "locked"}, ${this._q.size} waiting)`;
   }
 }
+
+// One of each, kept so that V8 keeps their maps across collections while no lock is held or
+// queued (see keep.ts). The wait is never listed or granted, and the hold is numbered -2, which
+// no hold has: disposing it would do nothing.
+const keptMutex = keep(new Mutex());
+keep(new LockWait(keptMutex, background()));
+keep(new MutexHold(keptMutex, -2));

@@ -3,6 +3,7 @@ import { contextError, toContext } from "@tether/core/internal";
 import { heldArgsError } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
+import { keep } from "./keep.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
 
 /** What a queued waiter wants: the `_data` of its Waiter. */
@@ -270,3 +271,9 @@ export class RWMutex {
     return `RWMutex(${held}, ${this._q.size} waiting)`;
   }
 }
+
+// One of each, kept so that V8 keeps their maps across collections while no lock is held or
+// queued (see keep.ts). Neither hold was granted; nothing disposes of them.
+const keptRW = keep(new RWMutex());
+keep(new WriteHold(keptRW));
+keep(new ReadHold(keptRW));

@@ -116,7 +116,7 @@ export class Shared implements Subscriber, Cover, Idle {
 }
 
 /** The cancel subscription of one waiter whose context is not its list's shared one. */
-class Own implements Subscriber, Cover {
+export class Own implements Subscriber, Cover {
   _owner: Subscriber["_owner"] = null;
   _prev: Subscriber["_prev"] = null;
   _next: Subscriber["_next"] = null;

@@ -2,6 +2,7 @@ import type { Context } from "@tether/core";
 import { contextError, toContext } from "@tether/core/internal";
 import { checkWhole } from "./check.js";
 import { ReleaseError } from "./errors.js";
+import { keep } from "./keep.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
 
 /** A wait that completed at once; a settled promise can be shared by every caller. */
@@ -142,3 +143,6 @@ export class WaitGroup {
     return `WaitGroup(${this._count} running, ${this.waiting} waiting)`;
   }
 }
+
+// One, kept so that V8 keeps its map across collections while no group is alive (see keep.ts).
+keep(new WaitGroup());

@@ -1,8 +1,9 @@
 // The wait queue that every primitive parks on, and its helpers: internal to @tether/sync, which
 // exports none of it from its entry point.
-import { Canceled, type Context } from "@tether/core";
+import { Canceled, type Context, background } from "@tether/core";
 import { live, neverCancelled } from "@tether/core/internal";
-import { type Cover, type Shared, cover } from "./wait-cancel.js";
+import { keep } from "./keep.js";
+import { type Cover, Own, Shared, cover } from "./wait-cancel.js";
 
 /**
  * Waiter is one parked operation: a lock, acquire, receive, send or wait that could not complete at
@@ -326,4 +327,14 @@ function coverListed<T>(list: WaitList<Waiter>, w: Settling, ctx: Context, p: Pr
   // It may have held back waits queued behind it meanwhile (a semaphore's head).
   if (at._grantor !== null) at._grantor._grant();
   return Promise.reject(failed.error);
+}
+
+// One of each, kept so that V8 keeps their maps across collections while no wait is queued (see
+// keep.ts). None is listed or subscribed.
+keep(new Own(keep(new Parked(undefined, background())), background()));
+keep(new Shared(new WaitList<Waiter>(noLabel), background()));
+
+/** The label of the waits of no list: for the kept subscription's list, which never holds one. */
+function noLabel(): string {
+  return "";
 }
