@@ -223,6 +223,17 @@ describe("a foreign context that is not a usable Context", () => {
     await expect(sleep(ctx, 0)).resolves.toBeUndefined();
   });
 
+  it("withCancel() refuses a foreign context whose deadline getter throws with a TypeError saying it cannot be read", () => {
+    const ctx = Object.defineProperty({ ...shaped(undefined) }, "deadline", {
+      get(): never {
+        throw new RangeError("getter");
+      },
+    }) as unknown as Context;
+    const err = thrown(() => withCancel(ctx));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe("withCancel: parent.deadline cannot be read");
+  });
+
   it("withTimeout() under a foreign context with a numeric deadline later than its own arms its own timer", () => {
     const ctx = { ...shaped(undefined), deadline: Date.now() + 60_000 } as unknown as Context;
     const timers = liveCounts().timers;

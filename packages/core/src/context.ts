@@ -357,13 +357,20 @@ function foreignContext(x: unknown): Context | null {
  * a number that is not NaN, else a TypeError naming `fn`: one of null (a Go-style nil, meant as
  * "none") compares as 0, a deadline long past, so the child left its expiry to the parent, armed no
  * timer of its own and never expired; a Date or a bigint would pass through to the child's
- * `deadline`, typed a number. Only deriving reads a deadline, so only deriving checks it.
+ * `deadline`, typed a number. Only deriving reads a deadline, so only deriving checks it; a
+ * function that derives for its caller (`Group`, `run`) checks first, under its own name.
  */
-export function parentDeadline(parent: Context, fn: string): number | undefined {
+export function parentDeadline(parent: Context, fn: string, arg = "parent"): number | undefined {
   if (parent instanceof Ctx) return parent.deadline;
-  const d: unknown = parent.deadline;
+  let d: unknown;
+  try {
+    d = parent.deadline;
+  } catch {
+    // As for a Proxy or getter that throws when the context is first checked (see contextError).
+    throw new TypeError(`${fn}: ${arg}.deadline cannot be read`);
+  }
   if (d !== undefined && (typeof d !== "number" || Number.isNaN(d))) {
-    throw new TypeError(`${fn}: parent.deadline must be undefined or a number of epoch milliseconds, received ${describe(d)}`);
+    throw new TypeError(`${fn}: ${arg}.deadline must be undefined or a number of epoch milliseconds, received ${describe(d)}`);
   }
   return d as number | undefined;
 }

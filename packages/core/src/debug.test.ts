@@ -381,6 +381,19 @@ describe("trackLeaks()", () => {
   });
 });
 
+describe("dump() of a foreign context with a deadline that is not a number", () => {
+  it("dump() says the deadline is not a number instead of printing NaN ms", () => {
+    const foreign = {
+      deadline: null,
+      err: undefined,
+      done: new Promise<void>(() => {}),
+      signal: new AbortController().signal,
+      value: () => undefined,
+    } as unknown as Context;
+    expect(dump(foreign)).toContain("[alive, deadline null, not a number]");
+  });
+});
+
 describe("stack frames in traces", () => {
   it("derivationTrace() keeps a user's frames from a monorepo of their own with a packages/core/src", async () => {
     const home = mkdtempSync(join(tmpdir(), "tether-monorepo-"));

@@ -181,7 +181,11 @@ function stateOf(c: Context): string {
     parts.push(why === err ? message : `${message}, cause ${describe(why)}`);
   }
   const d = c.deadline;
-  if (d !== undefined && (err === undefined || err === null)) parts.push(`deadline in ${Math.max(0, Math.round(d - Date.now()))}ms`);
+  if (d !== undefined && (err === undefined || err === null)) {
+    // A foreign context's deadline may be anything; a line about it must not compute NaN.
+    const ok = typeof d === "number" && !Number.isNaN(d);
+    parts.push(ok ? `deadline in ${Math.max(0, Math.round(d - Date.now()))}ms` : `deadline ${describe(d)}, not a number`);
+  }
   const b = births?.get(c);
   if (b !== undefined) parts.push(`age ${Math.round(clock() - b.at)}ms`);
   const n = names.get(c);

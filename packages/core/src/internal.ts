@@ -7,7 +7,7 @@
  */
 export { cancelEpoch, neverCancelled, subscribe, subscribeWith, waitErr } from "./cancel.js";
 export { Sub, type Subscriber, unsubscribe } from "./node.js";
-export { asContext, asFunction, contextError, describe, functionName, toContext } from "./context.js";
+export { asContext, asFunction, contextError, describe, functionName, parentDeadline, toContext } from "./context.js";
 export { suppressed } from "./suppressed.js";
 export { live } from "./counters.js";
 export { type Idle, linger, sweepIdle } from "./linger.js";

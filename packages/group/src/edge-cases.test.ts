@@ -310,3 +310,35 @@ describe("a function* task, refused before anything runs", () => {
     expect(called).toBe(0);
   });
 });
+
+describe("a foreign parent whose deadline is not a number", () => {
+  const foreign = (deadline: () => unknown): Context =>
+    ({
+      get deadline() {
+        return deadline();
+      },
+      err: undefined,
+      done: new Promise<void>(() => {}),
+      signal: new AbortController().signal,
+      value: () => undefined,
+    }) as unknown as Context;
+
+  it("Group, run, race and map refuse it with a TypeError under their own names, and start nothing", async () => {
+    const ctx = foreign(() => null);
+    let called = false;
+    const task = (): void => void (called = true);
+    const expected = "deadline must be undefined or a number of epoch milliseconds, received null";
+    expect(() => new Group(ctx)).toThrow(new TypeError(`Group: parent.${expected}`));
+    await expect(run(ctx, task)).rejects.toThrow(new TypeError(`run: ctx.${expected}`));
+    await expect(race(ctx, task)).rejects.toThrow(new TypeError(`race: ctx.${expected}`));
+    await expect(map(ctx, [1], task)).rejects.toThrow(new TypeError(`map: ctx.${expected}`));
+    expect(called).toBe(false);
+  });
+
+  it("Group refuses one whose deadline getter throws with a TypeError saying it cannot be read", () => {
+    const ctx = foreign(() => {
+      throw new RangeError("getter");
+    });
+    expect(() => new Group(ctx)).toThrow(new TypeError("Group: parent.deadline cannot be read"));
+  });
+});

@@ -381,3 +381,22 @@ describe("Group with a limit, draining a long queue of tasks that settle at once
     expect(g.size).toBe(0);
   });
 });
+
+describe("Group with a limit, fed while it drains a long queue", () => {
+  it("go() from a callback during the drain queues behind every queued task, and tryGo() refuses while any is queued", async () => {
+    const g = new Group(background(), { limit: 1 });
+    const order: Array<number | string> = [];
+    const queued = 200_000;
+    for (let i = 0; i < queued; i++) g.go(() => void order.push(i));
+    let tryGoTookSlot = false;
+    setImmediate(() => {
+      // The drain is waiting for its turn now, with a slot free: the queued tasks still come first.
+      tryGoTookSlot = g.tryGo(() => void order.push("tryGo"));
+      g.go(() => void order.push("late"));
+    });
+    await g.wait();
+    expect(tryGoTookSlot).toBe(false);
+    expect(order).toHaveLength(queued + 1);
+    expect(order.at(-1)).toBe("late");
+  });
+});

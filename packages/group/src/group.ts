@@ -1,6 +1,6 @@
 import { type Context, type Task, withCancelCause } from "@tether/core";
 import { nameContext } from "@tether/core/debug";
-import { asContext, asTask, describe, functionName, giveTurn, reportQueued, startTask, turnDue, waitErr } from "@tether/core/internal";
+import { asContext, asTask, describe, functionName, giveTurn, parentDeadline, reportQueued, startTask, turnDue, waitErr } from "@tether/core/internal";
 import { cancelWithFailure, isEcho } from "./echo.js";
 
 /**
@@ -148,6 +148,7 @@ export class Group implements AsyncDisposable {
 
   constructor(parent: Context, options: GroupOptions = {}) {
     const p = asContext(parent, "Group");
+    parentDeadline(p, "Group");
     if (options === null || typeof options !== "object") throw new TypeError(`Group: options must be an object, received ${describe(options)}`);
     this.#limit = checkLimit(options.limit, "Group");
     if (options.name !== undefined && typeof options.name !== "string") {
@@ -203,7 +204,8 @@ export class Group implements AsyncDisposable {
       if (!this.#ending) this.#stop();
       return;
     }
-    if (this.#active < this.#limit) this.#start(task, name);
+    // While the queue's draining waits for its turn a slot may be free, but the queued come first.
+    if (this.#active < this.#limit && !this.#turnPending) this.#start(task, name);
     else this.#enqueue(task, name);
   }
 
@@ -225,7 +227,7 @@ export class Group implements AsyncDisposable {
     asTask(task, "Group.tryGo", "task");
     const name = taskName(options, "Group.tryGo");
     if (this.#ended) throw new GroupEndedError("Group.tryGo: the group has ended (wait() returned); start a new Group");
-    if (this.ctx.err !== undefined || this.#active >= this.#limit) return false;
+    if (this.ctx.err !== undefined || this.#active >= this.#limit || this.#turnPending) return false;
     this.#start(task, name);
     return true;
   }

@@ -1,5 +1,5 @@
 import { type Context } from "@tether/core";
-import { asContext, asTask, describe, functionName, giveTurn, turnDue } from "@tether/core/internal";
+import { asContext, asTask, describe, functionName, giveTurn, parentDeadline, turnDue } from "@tether/core/internal";
 import { Group, checkLimit } from "./group.js";
 
 /**
@@ -95,6 +95,7 @@ export async function map<T, R>(
   options: MapOptions = {},
 ): Promise<R[]> {
   const c = asContext(ctx, "map", "ctx");
+  parentDeadline(c, "map", "ctx");
   if (items === null || typeof (items as Partial<Iterable<T>>)?.[Symbol.iterator] !== "function") {
     const isAsync = typeof (items as Partial<AsyncIterable<T>> | undefined)?.[Symbol.asyncIterator] === "function";
     const hint = isAsync ? " (an async iterable is not one: collect it into an array first, or start a Group task per item, waiting for a free slot before reading on, as the @tether/group README shows)" : "";

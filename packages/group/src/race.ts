@@ -1,5 +1,5 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
-import { type TaskRecord, asContext, asTask, isGeneratorFunction, watchTask } from "@tether/core/internal";
+import { type TaskRecord, asContext, asTask, isGeneratorFunction, parentDeadline, watchTask } from "@tether/core/internal";
 import { isBareEcho, isEcho } from "./echo.js";
 
 /**
@@ -33,6 +33,7 @@ import { isBareEcho, isEcho } from "./echo.js";
  */
 export async function race<const T extends readonly Task<unknown>[]>(ctx: Context, ...tasks: T): Promise<TaskResult<T[number]>> {
   const c = asContext(ctx, "race", "ctx");
+  parentDeadline(c, "race", "ctx");
   for (let i = 0; i < tasks.length; i++) {
     const t = tasks[i];
     // The argument's name is made only for the error, as in `run`.

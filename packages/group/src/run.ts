@@ -1,5 +1,5 @@
 import { type Context, type Task, type TaskResult, withCancelCause } from "@tether/core";
-import { asContext, asTask, isGeneratorFunction, waitErr, watchTask } from "@tether/core/internal";
+import { asContext, asTask, isGeneratorFunction, parentDeadline, waitErr, watchTask } from "@tether/core/internal";
 import { cancelWithFailure, isEcho } from "./echo.js";
 
 /**
@@ -38,6 +38,7 @@ export type RunResults<T extends readonly Task<unknown>[]> = { -readonly [K in k
  */
 export async function run<const T extends readonly Task<unknown>[]>(ctx: Context, ...tasks: T): Promise<RunResults<T>> {
   const c = asContext(ctx, "run", "ctx");
+  parentDeadline(c, "run", "ctx");
   for (let i = 0; i < tasks.length; i++) {
     const t = tasks[i];
     // The argument's name is made only for the error: `run` checks every task of every call.
