@@ -15,3 +15,4 @@ export { checkMs } from "./timer.js";
 export { type TaskRecord, asTask, isGeneratorFunction, startTask, watchTask } from "./task.js";
 export { reportQueued } from "./queued.js";
 export { giveTurn, turnDue } from "./slice.js";
+export { keep } from "./keep.js";

@@ -1,8 +1,9 @@
-import { type Context, Ctx, asContext, asFunction, describe, functionName } from "./context.js";
+import { type Context, Ctx, asContext, asFunction, background, describe, functionName } from "./context.js";
 import { live } from "./counters.js";
 import { errorIs } from "./errors.js";
 import { cause, subscribe, waitErr } from "./cancel.js";
 import { CancelNode, type Sub, cancels } from "./node.js";
+import { keep } from "./keep.js";
 import { giveTurn, turnDue } from "./slice.js";
 import { suppressed } from "./suppressed.js";
 
@@ -693,3 +694,11 @@ export function watchTask<T>(
   rec.promise = p;
   return rec;
 }
+
+// One of each class a task and its `until` waits make (TaskRecord; Watch, a promise stamped by
+// Watched, Until, UntilWait), kept so that V8 keeps their maps across collections while no task
+// runs or waits (see keep.ts). The record is ended at once, so it is in no list and counted by no
+// one; the watch is on a promise already fulfilled (its stamp keeps the stamped promises' map),
+// and the wait is never driven.
+keep(new TaskRecord(noop, undefined, background(), false)).end();
+keep(new UntilWait(keep(new Until(keep(Watched.of(Promise.resolve()))))));

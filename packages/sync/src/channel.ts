@@ -1,9 +1,8 @@
 import { type Context, background } from "@tether/core";
-import { asContext, contextError, toContext } from "@tether/core/internal";
+import { asContext, contextError, keep, toContext } from "@tether/core/internal";
 import { checkWhole } from "./check.js";
 import { ChannelIterator } from "./channel-iterator.js";
 import { ChannelClosedError } from "./errors.js";
-import { keep } from "./keep.js";
 import { BLOCKED, CLOSED, DONE } from "./offer.js";
 import { Ring } from "./ring.js";
 import { Case, type RecvCaseResult, type SelectCase, type SendCaseResult } from "./select.js";
@@ -392,5 +391,5 @@ export class Channel<in out T> implements AsyncIterable<T> {
 }
 
 // One, with a buffer, kept so that V8 keeps the maps of a channel, its lists and its buffer across
-// collections while no channel is alive (see keep.ts).
+// collections while no channel is alive (see core's keep.ts).
 keep(new Channel<unknown>(1));

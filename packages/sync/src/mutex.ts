@@ -1,9 +1,8 @@
 import { type Context, background } from "@tether/core";
-import { contextError, toContext } from "@tether/core/internal";
+import { contextError, keep, toContext } from "@tether/core/internal";
 import { heldArgsError } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
-import { keep } from "./keep.js";
 import { type Settling, WaitList, type Waiter, goneIfCancelled, noop, reject, settle } from "./wait-list.js";
 
 /**
@@ -278,8 +277,8 @@ export class Mutex {
 }
 
 // One of each, kept so that V8 keeps their maps across collections while no lock is held or
-// queued (see keep.ts). The wait is never listed or granted, and the hold is numbered -2, which
-// no hold has: disposing it would do nothing.
+// queued (see core's keep.ts). The wait is never listed or granted, and the hold is numbered -2,
+// which no hold has: disposing it would do nothing.
 const keptMutex = keep(new Mutex());
 keep(new LockWait(keptMutex, background()));
 keep(new MutexHold(keptMutex, -2));

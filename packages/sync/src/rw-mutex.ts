@@ -1,9 +1,8 @@
 import type { Context } from "@tether/core";
-import { contextError, toContext } from "@tether/core/internal";
+import { contextError, keep, toContext } from "@tether/core/internal";
 import { heldArgsError } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
-import { keep } from "./keep.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
 
 /** What a queued waiter wants: the `_data` of its Waiter. */
@@ -273,7 +272,7 @@ export class RWMutex {
 }
 
 // One of each, kept so that V8 keeps their maps across collections while no lock is held or
-// queued (see keep.ts). Neither hold was granted; nothing disposes of them.
+// queued (see core's keep.ts). Neither hold was granted; nothing disposes of them.
 const keptRW = keep(new RWMutex());
 keep(new WriteHold(keptRW));
 keep(new ReadHold(keptRW));

@@ -1,9 +1,8 @@
 import type { Context } from "@tether/core";
-import { contextError, describe, toContext } from "@tether/core/internal";
+import { contextError, describe, keep, toContext } from "@tether/core/internal";
 import { checkWhole, heldArgsError, wholeError } from "./check.js";
 import { ReleaseError } from "./errors.js";
 import { notThenable, runHeld } from "./held.js";
-import { keep } from "./keep.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
 
 /** The disposable of one `acquire()`: gives its `n` permits back once. */
@@ -211,5 +210,5 @@ export class Semaphore {
 }
 
 // One of each, kept so that V8 keeps their maps across collections while no permit is out (see
-// keep.ts). The permits are never released, and were never taken.
+// core's keep.ts). The permits are never released, and were never taken.
 keep(new Permits(keep(new Semaphore(1)), 1));

@@ -1,8 +1,7 @@
 import type { Context } from "@tether/core";
-import { contextError, toContext } from "@tether/core/internal";
+import { contextError, keep, toContext } from "@tether/core/internal";
 import { checkWhole } from "./check.js";
 import { ReleaseError } from "./errors.js";
-import { keep } from "./keep.js";
 import { WaitList, type Waiter, park } from "./wait-list.js";
 
 /** A wait that completed at once; a settled promise can be shared by every caller. */
@@ -144,5 +143,6 @@ export class WaitGroup {
   }
 }
 
-// One, kept so that V8 keeps its map across collections while no group is alive (see keep.ts).
+// One, kept so that V8 keeps its map across collections while no group is alive (see core's
+// keep.ts).
 keep(new WaitGroup());

@@ -1,8 +1,7 @@
 // The wait queue that every primitive parks on, and its helpers: internal to @tether/sync, which
 // exports none of it from its entry point.
 import { Canceled, type Context, background } from "@tether/core";
-import { live, neverCancelled } from "@tether/core/internal";
-import { keep } from "./keep.js";
+import { keep, live, neverCancelled } from "@tether/core/internal";
 import { type Cover, Own, Shared, cover } from "./wait-cancel.js";
 
 /**
@@ -330,7 +329,7 @@ function coverListed<T>(list: WaitList<Waiter>, w: Settling, ctx: Context, p: Pr
 }
 
 // One of each, kept so that V8 keeps their maps across collections while no wait is queued (see
-// keep.ts). None is listed or subscribed.
+// core's keep.ts). None is listed or subscribed.
 keep(new Own(keep(new Parked(undefined, background())), background()));
 keep(new Shared(new WaitList<Waiter>(noLabel), background()));
 
