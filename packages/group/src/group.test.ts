@@ -399,4 +399,29 @@ describe("Group with a limit, fed while it drains a long queue", () => {
     expect(order).toHaveLength(queued + 1);
     expect(order.at(-1)).toBe("late");
   });
+
+  it("go() from a queued task as the drain starts it after its turn queues behind the tasks queued before it", async () => {
+    const g = new Group(background(), { limit: 2 });
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    g.go(() => gate);
+    g.go(() => gate);
+    g.go(() => {
+      // Holds the thread past the time slice, so the drain waits for a turn and then finds both
+      // slots free at once.
+      const start = performance.now();
+      while (performance.now() - start < 6);
+      order.push("slow");
+    });
+    g.go(() => {
+      order.push("A");
+      g.go(() => void order.push("from A"));
+    });
+    g.go(() => void order.push("B"));
+    g.go(() => void order.push("C"));
+    release();
+    await g.wait();
+    expect(order).toEqual(["slow", "A", "B", "C", "from A"]);
+  });
 });

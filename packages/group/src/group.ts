@@ -204,8 +204,9 @@ export class Group implements AsyncDisposable {
       if (!this.#ending) this.#stop();
       return;
     }
-    // While the queue's draining waits for its turn a slot may be free, but the queued come first.
-    if (this.#active < this.#limit && !this.#turnPending) this.#start(task, name);
+    // A slot may be free while tasks are queued (the drain waits for its turn, or is starting
+    // them, and one of them calls go()): the queued come first.
+    if (this.#active < this.#limit && this.#head === this.#queue.length) this.#start(task, name);
     else this.#enqueue(task, name);
   }
 
@@ -227,7 +228,7 @@ export class Group implements AsyncDisposable {
     asTask(task, "Group.tryGo", "task");
     const name = taskName(options, "Group.tryGo");
     if (this.#ended) throw new GroupEndedError("Group.tryGo: the group has ended (wait() returned); start a new Group");
-    if (this.ctx.err !== undefined || this.#active >= this.#limit || this.#turnPending) return false;
+    if (this.ctx.err !== undefined || this.#active >= this.#limit || this.#head < this.#queue.length) return false;
     this.#start(task, name);
     return true;
   }
