@@ -211,8 +211,8 @@ export class Group implements AsyncDisposable {
   }
 
   /**
-   * tryGo starts `task` only if a slot is free now and the group is not cancelled, and reports
-   * whether it did.
+   * tryGo starts `task` only if a slot is free now, no task is queued for one (they come first)
+   * and the group is not cancelled, and reports whether it did.
    *
    * @example
    * ```ts
