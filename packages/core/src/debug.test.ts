@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { runNode } from "../../../test/child.js";
+import { runNode, runNodeReport } from "../../../test/child.js";
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -20,6 +20,9 @@ async function dumpShowing(ctx: Context, text: string): Promise<string> {
   for (let i = 0; i < 100 && !dump(ctx).includes(text); i++) await turn();
   return dump(ctx);
 }
+
+/** The URL of a built entry of core, for scripts run in a process of their own. */
+const built = (entry: string): string => pathToFileURL(fileURLToPath(new URL(`../dist/${entry}.js`, import.meta.url))).href;
 
 /** Collects garbage until FinalizationRegistry callbacks had a chance to run. */
 async function collect(): Promise<void> {
@@ -254,7 +257,6 @@ describe("trackLeaks()", () => {
     // collection, which hid the false reports; in a plain process both go in the same one.
     const home = mkdtempSync(join(tmpdir(), "tether-born-cancelled-"));
     try {
-      const built = (entry: string): string => pathToFileURL(fileURLToPath(new URL(`../dist/${entry}.js`, import.meta.url))).href;
       const file = join(home, "born-cancelled.mjs");
       writeFileSync(
         file,
@@ -282,10 +284,7 @@ describe("trackLeaks()", () => {
           "console.log(JSON.stringify(tracker.leaks.map((l) => l.stack.includes('forgetful') ? 'forgetful' : l.context)));",
         ].join("\n"),
       );
-      const { code, stdout, stderr } = await runNode(file);
-      expect(stderr).toBe("");
-      expect(code).toBe(0);
-      expect(JSON.parse(stdout)).toEqual(["forgetful"]);
+      expect(await runNodeReport(file)).toEqual(["forgetful"]);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
@@ -400,7 +399,6 @@ describe("stack frames in traces", () => {
     try {
       const dir = join(home, "myapp", "packages", "core", "src");
       mkdirSync(dir, { recursive: true });
-      const built = (entry: string): string => pathToFileURL(fileURLToPath(new URL(`../dist/${entry}.js`, import.meta.url))).href;
       const file = join(dir, "server.mjs");
       writeFileSync(
         file,
